@@ -159,8 +159,10 @@ class DemoCluster:
             bookmark_interval=self.bookmark_interval,
         )
         self.store, self.server, self.simulator, self.console = store, server, simulator, console
-        if self.seed_data:
-            load(store, seed.seed_objects())
+        objects = seed.seed_objects()
+        if not self.seed_data:  # an empty cluster still has its namespaces and nodes
+            objects = [o for o in objects if o["kind"] in ("Namespace", "Node", "StorageClass")]
+        load(store, objects)
         await simulator.start()
         if self.seed_data:
             simulator.apply_seed_actions(seed.seed_actions())

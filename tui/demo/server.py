@@ -91,7 +91,10 @@ class Caller:
 def _json(body: Any, status: int = 200, warnings: list[str] | None = None) -> web.Response:
     headers = {}
     if warnings:
-        headers["Warning"] = ", ".join(f'299 - "{w}"' for w in warnings)
+        # RFC 7234 warn-text: a quoted string, inner quotes escaped, as the real server sends it.
+        headers["Warning"] = ", ".join(
+            '299 - "{}"'.format(w.replace("\\", "\\\\").replace('"', '\\"')) for w in warnings
+        )
     return web.Response(
         status=status,
         body=json.dumps(body, separators=(",", ":")).encode(),

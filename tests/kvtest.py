@@ -1,0 +1,81 @@
+"""Helpers shared by the tests (importable as `kvtest`: pytest puts tests/ on sys.path)."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from kubernetes import client
+
+from tui.demo.runtime import DemoCluster
+
+# Tests run the simulated controllers this much faster than the demo does.
+TEST_TIME_SCALE = 0.02
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def skip_unless(condition: bool, reason: str) -> None:
+    """Skip outside CI; in CI a missing dependency is a failure, never a skip."""
+    if condition:
+        return
+    if in_ci():
+        pytest.fail(f"required in CI: {reason}")
+    pytest.skip(reason)
+
+
+def api_client_for(demo: DemoCluster, *, viewer: bool = False) -> client.ApiClient:
+    """A real kubernetes ApiClient talking HTTP to the demo server."""
+    cfg = client.Configuration()
+    cfg.host = demo.url
+    token = demo.viewer_token if viewer else demo.token
+    cfg.api_key = {"authorization": f"Bearer {token}"}
+    return client.ApiClient(cfg)
+
+
+def raw(
+    api: client.ApiClient,
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    content_type: str = "application/json",
+    query: list[tuple[str, str]] | None = None,
+    accept: str = "application/json",
+) -> tuple[int, dict[str, str], Any]:
+    """One request through the client's own transport: (status, headers, decoded JSON or None)."""
+    _, url, headers, ser_body, _ = api.param_serialize(
+        method,
+        path,
+        query_params=query or [],
+        header_params={"Content-Type": content_type, "Accept": accept},
+        body=body,
+        auth_settings=["BearerToken"],
+    )
+    resp = api.rest_client.request(method, url, headers=headers, body=ser_body, _request_timeout=10)
+    data = resp.read()
+    try:
+        decoded = json.loads(data) if data else None
+    except ValueError:
+        decoded = data.decode(errors="replace")
+    return resp.status, dict(resp.getheaders()), decoded
+
+
+def wait_for(
+    predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05, what: str = ""
+) -> Any:
+    """Poll until `predicate()` is truthy; fail the test with `what` when it never is."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout}s waiting for {what or predicate!r} (last: {last!r})")
