@@ -6,12 +6,13 @@ import json
 import os
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from kubernetes import client
 
-from tui.demo.runtime import DemoCluster
+if TYPE_CHECKING:
+    from tui.demo.runtime import DemoCluster
 
 # Tests run the simulated controllers this much faster than the demo does.
 TEST_TIME_SCALE = 0.02
