@@ -1,0 +1,350 @@
+"""Command line: argv -> Settings -> a checked Connection -> the Textual app.
+
+`kvtui`, `python -m tui` and `kvtui --demo` all land in `main`. Everything that can fail
+before the UI starts (no kubeconfig, unknown context, refused connection, TLS, 401) is
+reported as one line on stderr with exit status 1: a user who mistyped a context should
+not have to read a traceback.
+
+This module does not import Textual at load time, so `--help` and `--version` are instant
+and the import rule (only `tui/app.py` touches Textual) holds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from tui import __version__
+
+if TYPE_CHECKING:
+    from tui.cluster.connection import Connection
+
+PROG = "kvtui"
+DEMO_HINT = "try 'kvtui --demo' for a local demo cluster"
+log = logging.getLogger("tui.cli")
+
+# Later issues add `kvtui node`, `kvtui console NS/VM`, `kvtui create -f FILE`. They
+# register here (name -> handler taking the remaining argv) and `main` dispatches on the
+# first argument before the TUI's own parser sees it, so `kvtui --demo` and friends keep
+# working unchanged. Deliberately empty until a command really exists.
+Subcommand = Callable[[list[str]], int]
+SUBCOMMANDS: dict[str, Subcommand] = {}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the user asked for on the command line, resolved where it depends on the cluster.
+
+    `namespace` None means all namespaces.
+    """
+
+    kubeconfig: str | None = None
+    context: str | None = None
+    namespace: str | None = None
+    all_namespaces: bool = False
+    readonly: bool = False
+    demo: bool = False
+    debug: bool = False
+    log_file: Path | None = None
+
+
+def default_log_file() -> Path:
+    """`$XDG_STATE_HOME/kvtui/kvtui.log`, falling back to `~/.local/state/kvtui/kvtui.log`."""
+    state = os.environ.get("XDG_STATE_HOME") or os.path.join(
+        os.path.expanduser("~"), ".local", "state"
+    )
+    return Path(state) / "kvtui" / "kvtui.log"
+
+
+def global_options() -> argparse.ArgumentParser:
+    """The options every kvtui command shares (a parent parser, so subcommands reuse them)."""
+    parser = argparse.ArgumentParser(add_help=False)
+    cluster = parser.add_argument_group("cluster")
+    cluster.add_argument(
+        "--kubeconfig",
+        metavar="PATH",
+        help="kubeconfig file to use (default: $KUBECONFIG, then ~/.kube/config)",
+    )
+    cluster.add_argument("--context", metavar="NAME", help="kubeconfig context to use")
+    cluster.add_argument(
+        "-n",
+        "--namespace",
+        metavar="NS",
+        help="namespace to show (default: the context's namespace)",
+    )
+    cluster.add_argument(
+        "-A",
+        "--all-namespaces",
+        action="store_true",
+        help="show all namespaces (wins over -n, as in kubectl)",
+    )
+    cluster.add_argument(
+        "--readonly",
+        action="store_true",
+        help="never send a mutating request; actions that change things are hidden",
+    )
+    cluster.add_argument(
+        "--demo",
+        action="store_true",
+        help="start a local demo cluster (KubeVirt simulated) and use it; no cluster needed",
+    )
+    diag = parser.add_argument_group("diagnostics")
+    diag.add_argument(
+        "--debug",
+        action="store_true",
+        help=f"write a debug log (default file: {default_log_file()}); never to the screen",
+    )
+    diag.add_argument(
+        "--log-file",
+        metavar="PATH",
+        type=Path,
+        help="write the log to PATH (level INFO, or DEBUG with --debug)",
+    )
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of the TUI itself (`kvtui [options]`)."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description=(
+            "A keyboard-driven terminal UI for KubeVirt: virtual machines, their\n"
+            "consoles and their lifecycle, over the Kubernetes API."
+        ),
+        epilog=(
+            "Examples:\n"
+            "  kvtui --demo                 run against a built-in demo cluster\n"
+            "  kvtui --context prod -A      all namespaces of context 'prod'\n"
+            "  kvtui -n vms --readonly      look, never touch\n"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[global_options()],
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    return parser
+
+
+def parse_settings(argv: Sequence[str]) -> Settings:
+    """Parse argv (argparse exits on --help, --version and errors)."""
+    parser = build_parser()
+    args = parser.parse_args(list(argv))
+    if args.demo and args.kubeconfig:
+        # The demo writes its own kubeconfig; a second one would be silently ignored.
+        parser.error("--demo and --kubeconfig cannot be used together")
+    log_file = args.log_file or (default_log_file() if args.debug else None)
+    return Settings(
+        kubeconfig=args.kubeconfig,
+        context=args.context,
+        namespace=args.namespace,
+        all_namespaces=args.all_namespaces,
+        readonly=args.readonly,
+        demo=args.demo,
+        debug=args.debug,
+        log_file=log_file,
+    )
+
+
+# ---- logging ---------------------------------------------------------------------------
+
+
+class RedactSecrets(logging.Filter):
+    """Rewrites a record's message so bearer tokens and Authorization headers never land in a log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from tui.cluster.errors import redact
+
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a broken format string must not lose the record
+            message = str(record.msg)
+        cleaned = redact(message)
+        if cleaned != message or record.args:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+class _RedactingFormatter(logging.Formatter):
+    """Also scrubs what the filter cannot see: exception text and stack traces."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from tui.cluster.errors import redact
+
+        return redact(super().format(record))
+
+
+def configure_logging(settings: Settings) -> Path | None:
+    """Send logs to the log file, or nowhere; never to the terminal the TUI draws on.
+
+    Returns the log file path, or None when logging is off.
+    """
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    # Without a handler Python's "last resort" prints warnings (urllib3 retries, say) to
+    # stderr, right over the TUI. Route `warnings` through logging for the same reason.
+    logging.captureWarnings(True)
+    if settings.log_file is None:
+        root.addHandler(logging.NullHandler())
+        root.setLevel(logging.CRITICAL)
+        return None
+    path = settings.log_file.expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # The log may name servers, namespaces and VMs: keep it private to the user.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    stream: TextIO = os.fdopen(fd, "a", encoding="utf-8")
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactSecrets())
+    handler.setFormatter(
+        _RedactingFormatter("%(asctime)s %(levelname)-7s %(threadName)s %(name)s: %(message)s")
+    )
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if settings.debug else logging.INFO)
+    # The client logs whole response bodies at DEBUG: huge for lists, and annotations can
+    # hold secrets. Requests and errors are still logged by our own code.
+    logging.getLogger("kubernetes.client.rest").setLevel(logging.INFO)
+    return path
+
+
+def _close_logging() -> None:
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        handler.close()
+        root.removeHandler(handler)
+
+
+# ---- connecting ------------------------------------------------------------------------
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def describe_failure(error: Exception, connection: Connection | None, *, demo: bool = False) -> str:
+    """The single stderr line for a failure before the UI starts."""
+    # A ClusterError's summary is the sentence written for users; its str() adds a title.
+    message = _one_line(getattr(error, "summary", "") or str(error)) or type(error).__name__
+    # Suggesting the demo to someone whose demo just failed (or twice) would be no help.
+    hint = "" if demo or "--demo" in message else f" — {DEMO_HINT}"
+    if connection is None:
+        return f"{PROG}: {message}{hint}"
+    where = f'the cluster at {connection.server} (context "{connection.context}")'
+    prefix = f"Cannot reach the cluster at {connection.server}"
+    if message.startswith(prefix):
+        # "Cannot reach the cluster at URL: connection refused" -> put the context in.
+        rest = message[len(prefix) :].lstrip(": ")
+        return f"{PROG}: cannot reach {where}: {rest}{hint}"
+    return f"{PROG}: {where}: {message}{hint}"
+
+
+def connect(settings: Settings) -> Connection:
+    """Load the kubeconfig and check the API answers; raises ClusterError otherwise."""
+    from tui.cluster.connection import Connection
+    from tui.cluster.errors import ClusterError
+
+    try:
+        connection = Connection.auto(settings.kubeconfig, settings.context)
+    except ClusterError:
+        raise
+    except Exception as exc:  # e.g. a YAML syntax error the loader lets through
+        raise ClusterError(
+            "Invalid kubeconfig", str(exc), summary=f"cannot read the kubeconfig: {exc}"
+        ) from exc
+    try:
+        info = connection.version()
+    except Exception as exc:
+        # Attach the connection so the message can name the server and context.
+        exc.kvtui_connection = connection  # type: ignore[attr-defined]
+        raise
+    log.info(
+        "connected to %s (context %s), Kubernetes %s",
+        connection.server,
+        connection.context,
+        info.get("gitVersion", "?"),
+    )
+    return connection
+
+
+def _start_demo(stack: contextlib.ExitStack, settings: Settings) -> Settings:
+    """Start the demo cluster in-process; the normal client path then talks to it over HTTP."""
+    from tui.demo.runtime import DemoCluster
+
+    demo = DemoCluster(time_scale=1.0)
+    demo.start()
+    stack.callback(demo.stop)
+    folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="kvtui-demo-"))
+    kubeconfig = demo.write_kubeconfig(Path(folder) / "kubeconfig")
+    log.info("demo cluster listening on %s, kubeconfig %s", demo.url, kubeconfig)
+    return replace(settings, kubeconfig=str(kubeconfig))
+
+
+def resolve_scope(settings: Settings, connection: Connection) -> Settings:
+    """-A wins; then -n; then all namespaces for the demo, the context's namespace otherwise."""
+    if settings.all_namespaces or (settings.demo and not settings.namespace):
+        return replace(settings, namespace=None, all_namespaces=True)
+    return replace(settings, namespace=settings.namespace or connection.namespace)
+
+
+def run_tui(settings: Settings, connection: Connection, kubevirt_version: str | None) -> int:
+    """Run the Textual app until the user quits; its exit status."""
+    from tui.app import KvtuiApp
+
+    app = KvtuiApp(connection, settings, kubevirt_version=kubevirt_version)
+    app.run()
+    return int(app.return_code or 0)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `kvtui` and `python -m tui`; returns the exit status."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in SUBCOMMANDS:
+        return SUBCOMMANDS[args[0]](args[1:])
+    try:
+        settings = parse_settings(args)
+    except SystemExit as exc:  # --help, --version, usage errors: argparse already printed
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 2
+
+    try:
+        log_path = configure_logging(settings)
+    except OSError as exc:
+        print(
+            f"{PROG}: cannot write the log file {settings.log_file}: {exc.strerror}",
+            file=sys.stderr,
+        )
+        return 1
+    log.info("kvtui %s starting: %s", __version__, settings)
+    try:
+        with contextlib.ExitStack() as stack:
+            connection: Connection | None = None
+            try:
+                if settings.demo:
+                    settings = _start_demo(stack, settings)
+                connection = connect(settings)
+                stack.callback(connection.close)
+                settings = resolve_scope(settings, connection)
+                kubevirt_version = connection.kubevirt_version()
+            except Exception as exc:  # noqa: BLE001 - any failure here is one line, no traceback
+                connection = connection or getattr(exc, "kvtui_connection", None)
+                log.error("cannot start", exc_info=True)
+                print(describe_failure(exc, connection, demo=settings.demo), file=sys.stderr)
+                return 1
+            except KeyboardInterrupt:
+                return 130
+            return run_tui(settings, connection, kubevirt_version)
+    finally:
+        if log_path is not None:
+            log.info("kvtui exits")
+            _close_logging()
+            if settings.debug:
+                print(f"{PROG}: debug log written to {log_path}", file=sys.stderr)
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m tui` goes through __main__.py
+    sys.exit(main())
