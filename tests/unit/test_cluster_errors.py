@@ -260,3 +260,14 @@ def test_unknown_host():
         pool.request("GET", "http://no-such-host.invalid/version", timeout=2)
     err = from_transport_error(info.value, "https://no-such-host.invalid")
     assert str(err) == "Cannot reach the cluster at https://no-such-host.invalid: unknown host"
+
+
+def test_a_list_404_means_the_kind_is_not_served():
+    err = from_api_exception(
+        api_exception(
+            404, status_body(404, "NotFound", "the server could not find the requested resource")
+        ),
+        "list",
+        "virtualmachines in vm-dev",
+    )
+    assert str(err).startswith("Not found: the cluster does not serve virtualmachines")

@@ -268,3 +268,10 @@ def test_list_follows_continue_tokens(unreachable, monkeypatch):
     assert result["items"][0]["kind"] == "VirtualMachine"
     assert result["metadata"] == {"resourceVersion": "5"}
     assert queries[1]["continue"] == "c1" and queries[1]["labelSelector"] == "app=x"
+
+
+def test_an_unknown_kind_is_a_cluster_error(recorded):
+    ops, rec = recorded
+    with pytest.raises(ClusterError, match="Unknown kind"):
+        ops.get("frobnicators", "ns", "x")
+    assert rec.calls == []

@@ -136,7 +136,7 @@ def _raw_request(
 
     # kubernetes <= 35 (the "legacy" generator): call_api takes the path and raises
     # ApiException for non-2xx itself; _preload_content=False returns the urllib3 response.
-    return api_client.call_api(  # pragma: no cover - exercised only with an older client
+    return api_client.call_api(  # pragma: no cover - tested by hand with kubernetes 33.1
         path,
         method,
         query_params=pairs,

@@ -241,7 +241,12 @@ def from_status(
     elif code == 403:
         summary = f"you may not {verb} {what}"
     elif code == 404:
-        if name:
+        if verb in ("list", "watch") and not name:
+            # Listing in a missing namespace is an empty list, so a 404 here means the
+            # cluster does not serve the resource type at all (CRD not installed).
+            resource = what.split(" in ", 1)[0]
+            summary = f"the cluster does not serve {resource} (is the operator that provides them installed?)"
+        elif name:
             summary = f'{kind or "object"} "{name}" not found' + (
                 f" ({what})" if what and what not in (kind, name) else ""
             )

@@ -57,7 +57,12 @@ class Operations:
 
     @staticmethod
     def _kind(kind: Kind | str) -> Kind:
-        return kind if isinstance(kind, Kind) else K.by_key(kind)
+        if isinstance(kind, Kind):
+            return kind
+        try:
+            return K.by_key(kind)
+        except KeyError:
+            raise ClusterError("Unknown kind", f"kvtui does not know the kind {kind!r}") from None
 
     def _ns(self, kind: Kind, namespace: str | None) -> str | None:
         if not kind.namespaced:
