@@ -271,3 +271,28 @@ def test_a_list_404_means_the_kind_is_not_served():
         "virtualmachines in vm-dev",
     )
     assert str(err).startswith("Not found: the cluster does not serve virtualmachines")
+
+
+def test_not_found_about_another_resource_keeps_the_servers_words():
+    # KubeVirt's migrate on a stopped VM looks up the VMI and reports that one missing.
+    message = 'virtualmachineinstance.kubevirt.io "db" not found'
+    body = status_body(
+        404, "NotFound", message, name="db", group="kubevirt.io", kind="virtualmachineinstance"
+    )
+    err = from_api_exception(
+        api_exception(404, body),
+        "migrate",
+        "virtualmachines in vm-prod",
+        kind="VirtualMachine",
+        name="db",
+    )
+    assert str(err) == f"Not found: {message}"
+    body["details"]["kind"] = "virtualmachines"
+    err = from_api_exception(
+        api_exception(404, body),
+        "get",
+        "virtualmachines in vm-prod",
+        kind="VirtualMachine",
+        name="db",
+    )
+    assert str(err) == 'Not found: VirtualMachine "db" not found (virtualmachines in vm-prod)'

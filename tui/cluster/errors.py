@@ -204,6 +204,18 @@ def _single_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def _names_another_resource(server_kind: str, what: str, kind: str | None) -> bool:
+    """Whether a NotFound Status is about a different resource than the one asked for."""
+    if not server_kind:
+        return False
+    theirs = server_kind.split(".", 1)[0].lower()
+    resource = what.split(" in ", 1)[0].split("/", 1)[0].lower()
+    ours = {resource, resource.removesuffix("s")}
+    if kind:
+        ours |= {kind.lower(), kind.lower() + "s"}
+    return theirs not in ours
+
+
 def from_status(
     status_obj: dict[str, Any] | None,
     code: int | None,
@@ -226,7 +238,8 @@ def from_status(
     message = str(status_obj.get("message") or "")
     reason = status_obj.get("reason") or http_reason or None
     details = status_obj.get("details") or {}
-    kind = kind or details.get("kind") or None
+    server_kind = str(details.get("kind") or "")
+    kind = kind or server_kind or None
     name = name or details.get("name") or None
     causes = _causes(status_obj)
     title = _TITLES.get(code or 0, f"HTTP {code}" if code else "Error")
@@ -246,6 +259,10 @@ def from_status(
             # cluster does not serve the resource type at all (CRD not installed).
             resource = what.split(" in ", 1)[0]
             summary = f"the cluster does not serve {resource} (is the operator that provides them installed?)"
+        elif message and _names_another_resource(server_kind, what, kind):
+            # e.g. migrate on a stopped VM: KubeVirt looks up the VMI and reports *that*
+            # missing ('virtualmachineinstance.kubevirt.io "db" not found').
+            summary = message
         elif name:
             summary = f'{kind or "object"} "{name}" not found' + (
                 f" ({what})" if what and what not in (kind, name) else ""
