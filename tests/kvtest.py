@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -31,10 +32,23 @@ def skip_unless(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+_CA_FILES: dict[int, str] = {}
+
+
+def ca_file(demo: DemoCluster) -> str:
+    """A file holding the demo's CA (the kubernetes client wants a path), one per cluster."""
+    if id(demo) not in _CA_FILES:
+        fd, path = tempfile.mkstemp(prefix="kvtui-demo-ca-", suffix=".crt")
+        os.close(fd)
+        _CA_FILES[id(demo)] = str(demo.write_ca(path))
+    return _CA_FILES[id(demo)]
+
+
 def api_client_for(demo: DemoCluster, *, viewer: bool = False) -> client.ApiClient:
     """A real kubernetes ApiClient talking HTTP to the demo server."""
     cfg = client.Configuration()
     cfg.host = demo.url
+    cfg.ssl_ca_cert = ca_file(demo)
     token = demo.viewer_token if viewer else demo.token
     cfg.api_key = {"authorization": f"Bearer {token}"}
     return client.ApiClient(cfg)

@@ -8,6 +8,7 @@ calls can stall it.
 from __future__ import annotations
 
 import asyncio
+import base64
 import copy
 import secrets
 import threading
@@ -27,6 +28,7 @@ from tui.demo.controllers import Simulator
 from tui.demo.errors import ApiError, invalid
 from tui.demo.server import ApiServer, RequestRecord, User
 from tui.demo.store import Store
+from tui.demo.tls import ServingCert, make_serving_cert
 from tui.demo.virtapi import VirtApi
 from tui.kubevirt.templates import TemplateError, process_template
 
@@ -89,6 +91,7 @@ class DemoCluster:
         self.history_limit = history_limit
         self.bookmark_interval = bookmark_interval
         self.token = secrets.token_hex(24)
+        self.tls: ServingCert = make_serving_cert((host, "localhost"))
         self.viewer_token = secrets.token_hex(24)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -101,7 +104,13 @@ class DemoCluster:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"https://{self.host}:{self.port}"
+
+    def write_ca(self, path: str | Path) -> Path:
+        """The CA that signed the server's certificate, for clients that want a file."""
+        path = Path(path)
+        path.write_bytes(self.tls.ca_pem)
+        return path
 
     @property
     def requests(self) -> list[RequestRecord]:
@@ -168,7 +177,9 @@ class DemoCluster:
             simulator.apply_seed_actions(seed.seed_actions())
         runner = web.AppRunner(server.app, access_log=None, handle_signals=False)
         await runner.setup()
-        site = web.TCPSite(runner, self.host, self.port, reuse_address=True)
+        site = web.TCPSite(
+            runner, self.host, self.port, reuse_address=True, ssl_context=self.tls.server_context()
+        )
         await site.start()
         self._runner = runner
         sockets = site._server.sockets if site._server else []  # the ephemeral port we got
@@ -214,7 +225,13 @@ class DemoCluster:
     # -- kubeconfig ----------------------------------------------------------------------
 
     def kubeconfig(self) -> dict[str, Any]:
-        cluster = {"name": CONTEXT, "cluster": {"server": self.url}}
+        cluster = {
+            "name": CONTEXT,
+            "cluster": {
+                "server": self.url,
+                "certificate-authority-data": base64.b64encode(self.tls.ca_pem).decode(),
+            },
+        }
         return {
             "apiVersion": "v1",
             "kind": "Config",
