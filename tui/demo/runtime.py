@@ -143,7 +143,11 @@ class DemoCluster:
 
     async def _main(self, ready: Future[None]) -> None:
         self._stopped = asyncio.Event()
-        store = Store(history_limit=self.history_limit)
+        # A restart keeps the objects, as etcd outlives an API server restart; the rest is new.
+        restarted = self.store is not None
+        store = self.store or Store(history_limit=self.history_limit)
+        store.watchers.clear()
+        store.listeners.clear()
         console = ConsoleHub(store, time_scale=self.time_scale)
         simulator = Simulator(
             store,
@@ -168,12 +172,13 @@ class DemoCluster:
             bookmark_interval=self.bookmark_interval,
         )
         self.store, self.server, self.simulator, self.console = store, server, simulator, console
-        objects = seed.seed_objects()
-        if not self.seed_data:  # an empty cluster still has its namespaces and nodes
-            objects = [o for o in objects if o["kind"] in ("Namespace", "Node", "StorageClass")]
-        load(store, objects)
+        if not restarted:
+            objects = seed.seed_objects()
+            if not self.seed_data:  # an empty cluster still has its namespaces and nodes
+                objects = [o for o in objects if o["kind"] in ("Namespace", "Node", "StorageClass")]
+            load(store, objects)
         await simulator.start()
-        if self.seed_data:
+        if self.seed_data and not restarted:
             simulator.apply_seed_actions(seed.seed_actions())
         runner = web.AppRunner(server.app, access_log=None, handle_signals=False)
         await runner.setup()
@@ -187,6 +192,10 @@ class DemoCluster:
             self.port = sockets[0].getsockname()[1]
         ready.set_result(None)
         await self._stopped.wait()
+        # Stop listening before ending the watches: a client that re-watches at once (as
+        # informers do) must find the door closed, not open a stream nothing will end.
+        await site.stop()
+        server.closing = True
         server.stop_watches()
         await console.close()
         await simulator.stop()

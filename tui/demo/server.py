@@ -135,6 +135,7 @@ class ApiServer:
         self.bookmark_interval = bookmark_interval
         self.requests: list[RequestRecord] = []
         self._watch_stops: set[asyncio.Event] = set()
+        self.closing = False  # set on shutdown: no new watch may start
         store.admit = admit
         self.app = web.Application(client_max_size=16 * 1024 * 1024)
         self.app.router.add_route("*", "/{tail:.*}", self._dispatch)
@@ -701,6 +702,8 @@ class ApiServer:
             await resp.write_eof()
             return resp
         stop = asyncio.Event()
+        if self.closing:
+            stop.set()
         self._watch_stops.add(stop)
         include = q.get("includeObject", "Metadata")
 

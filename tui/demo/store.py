@@ -418,8 +418,15 @@ class Store:
         if ctype == "application/json-patch+json":
             try:
                 patched = jsonpatch.apply_patch(current, patch)
+            except jsonpatch.JsonPatchTestFailed as exc:
+                # The words of the JSON-patch library the real server uses (evanphx/json-patch).
+                raise ApiError(
+                    422, f"testing value {_failed_test_path(current, patch)} failed: test failed"
+                ) from exc
             except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
-                raise ApiError(422, str(exc)) from exc
+                raise ApiError(
+                    422, f"the server rejected our request due to an error in our request: {exc}"
+                ) from exc
             except (TypeError, ValueError) as exc:
                 raise ApiError(400, f"error decoding patch: {exc}") from exc
         elif ctype == "application/merge-patch+json" or (
@@ -616,6 +623,18 @@ class Store:
     def subscribe(self, fn: Callable[[WatchEvent], None]) -> Callable[[], None]:
         self.listeners.append(fn)
         return lambda: self.listeners.remove(fn) if fn in self.listeners else None
+
+
+def _failed_test_path(doc: Obj, ops: list[dict[str, Any]]) -> str:
+    """Which `test` op of a failing JSON patch failed (replayed op by op)."""
+    for op in ops:
+        try:
+            doc = jsonpatch.apply_patch(doc, [op])
+        except jsonpatch.JsonPatchTestFailed:
+            return str(op.get("path", ""))
+        except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException):
+            break
+    return ""
 
 
 def _without(obj: Obj, *keys: str) -> Obj:
