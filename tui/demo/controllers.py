@@ -20,11 +20,14 @@ import contextlib
 import copy
 import hashlib
 import ipaddress
+import json
 import logging
 import re
 import time
 from collections.abc import Callable
 from typing import Any
+
+import jsonpatch
 
 from tui.cluster import kinds as K
 from tui.cluster.kinds import Kind
@@ -2168,29 +2171,1436 @@ class Simulator:
         return created
 
     def _reconcile_vmim(self, ns: str, name: str) -> None:
-        pass
+        key: Key = ("vmim", ns, name)
+        mig = self.store.peek(K.VMIMS, ns, name)
+        if mig is None:
+            return
+        uid = mig["metadata"]["uid"]
+        phase = phase_of(mig)
+        vmi_name = (mig.get("spec") or {}).get("vmiName", "")
+        vmi = self.store.peek(K.VMIS, ns, vmi_name)
+        if deleting(mig):
+            self._vmim_cancel(key, mig, vmi)
+            return
+        if phase in ("Succeeded", "Failed"):
+            return
+        labels = mig["metadata"].get("labels") or {}
+        if VMIM_FINALIZER not in (mig["metadata"].get("finalizers") or []) or (
+            labels.get("kubevirt.io/vmi-name") != vmi_name
+        ):
+
+            def tag(o: Obj) -> None:
+                fins = meta(o).setdefault("finalizers", [])
+                if VMIM_FINALIZER not in fins:
+                    fins.append(VMIM_FINALIZER)
+                meta(o).setdefault("labels", {})["kubevirt.io/vmi-name"] = vmi_name
+
+            self.store.mutate(K.VMIMS, ns, name, tag)
+        if phase == "":
+            self._set_vmim_phase(mig, "Pending")
+            return
+        if vmi is None or deleting(vmi) or phase_of(vmi) != "Running":
+            self._fail_migration(mig, vmi, "VMI is not running", abort=False)
+            return
+        if phase == "Pending":
+            # One migration per VMI at a time: later ones wait their turn.
+            for other in self.store.iter(K.VMIMS, ns):
+                if (
+                    other is not mig
+                    and (other.get("spec") or {}).get("vmiName") == vmi_name
+                    and phase_of(other) not in ("", "Pending", "Succeeded", "Failed")
+                ):
+                    return
+            if not self._elapsed(key, uid, "pending", MIGRATION_STEP):
+                return
+            ok, reason, message = self.live_migratable(vmi)
+            if not ok:
+                self._fail_migration(mig, vmi, f"{reason}: {message}", abort=False)
+                return
+            target = self._create_launcher_pod(vmi, migration=mig)
+            source = self._source_pod(vmi)
+            state = {
+                "migrationUid": uid,
+                "sourceNode": (vmi.get("status") or {}).get("nodeName", ""),
+                "sourcePod": (source or {}).get("metadata", {}).get("name", ""),
+                "targetPod": target["metadata"]["name"],
+                "mode": "PreCopy",
+                "completed": False,
+                "failed": False,
+            }
+            self._set_migration_state(vmi, state)
+            self.event(
+                K.VMIS,
+                vmi,
+                "SuccessfulCreate",
+                f"Created migration target pod {state['targetPod']}",
+            )
+            self._set_vmim_phase(mig, "Scheduling")
+            return
+        state = copy.deepcopy((vmi.get("status") or {}).get("migrationState") or {})
+        if state.get("migrationUid") != uid:
+            self._fail_migration(mig, vmi, "the migration state of the VMI was lost", abort=False)
+            return
+        target = self.store.peek(K.PODS, ns, state.get("targetPod", ""))
+        if target is None:
+            self._fail_migration(mig, vmi, "the migration target pod is gone", abort=False)
+            return
+        if phase == "Scheduling":
+            selector = self._node_selector(vmi)
+            selector.update((mig.get("spec") or {}).get("addedNodeSelector") or {})
+            node = self._pick_node(selector, exclude=state.get("sourceNode"))
+            if node is None:
+                self._mark_unschedulable_pod(target)
+                return
+            if not self._elapsed(key, uid, "scheduling", MIGRATION_STEP):
+                return
+            node_name = node["metadata"]["name"]
+
+            def bind(o: Obj) -> None:
+                o.setdefault("spec", {})["nodeName"] = node_name
+                conds = o.setdefault("status", {}).setdefault("conditions", [])
+                set_condition(conds, "PodScheduled", "True", probe=True)
+
+            self.store.mutate(K.PODS, ns, target["metadata"]["name"], bind)
+            self.event(
+                K.PODS,
+                target,
+                "Scheduled",
+                f"Successfully assigned {ns}/{target['metadata']['name']} to {node_name}",
+                component="default-scheduler",
+            )
+            addresses = (node.get("status") or {}).get("addresses") or []
+            state["targetNode"] = node_name
+            state["targetNodeAddress"] = next(
+                (a["address"] for a in addresses if a.get("type") == "InternalIP"), ""
+            )
+            self._set_migration_state(vmi, state)
+            self._set_vmim_phase(mig, "Scheduled")
+        elif phase == "Scheduled":
+            if not self._elapsed(key, uid, "scheduled", MIGRATION_STEP):
+                return
+            node = self.store.peek(K.NODES, None, state.get("targetNode", ""))
+            if node is None:
+                self._fail_migration(mig, vmi, "the target node is gone", abort=False)
+                return
+            self._run_pod(target, self._allocate_pod_ip(node, target["metadata"]["uid"]))
+            self.event(
+                K.VMIS,
+                vmi,
+                "PreparingTarget",
+                f"Migration Target is listening at {state.get('targetNodeAddress', '')}, "
+                f"on ports: 49152,49153",
+                component="virt-handler",
+            )
+            self._set_vmim_phase(mig, "PreparingTarget")
+        elif phase == "PreparingTarget":
+            if not self._elapsed(key, uid, "preparing", MIGRATION_STEP):
+                return
+            state["targetNodeDomainDetected"] = True
+            self._set_migration_state(vmi, state)
+            self._set_vmim_phase(mig, "TargetReady")
+        elif phase == "TargetReady":
+            if not self._elapsed(key, uid, "ready", MIGRATION_STEP):
+                return
+            state["startTimestamp"] = now_iso()
+            self._set_migration_state(vmi, state)
+            self.event(
+                K.VMIS,
+                vmi,
+                "Migrating",
+                "VirtualMachineInstance is migrating.",
+                component="virt-handler",
+            )
+            self._set_vmim_phase(mig, "Running")
+        elif phase == "Running":
+            seconds, scaled = MIGRATION_RUN, True
+            vm = self.store.peek(K.VMS, ns, vmi_name)
+            override = _annotation_seconds(vm, MIGRATION_SECONDS)
+            if override is not None:
+                seconds, scaled = override, False
+            if not self._elapsed(key, uid, "running", seconds, scaled=scaled):
+                return
+            self._complete_migration(mig, vmi, target, state)
+
+    def _set_vmim_phase(
+        self, mig: Obj, phase: str, extra: Callable[[Obj], None] | None = None
+    ) -> None:
+        m = mig["metadata"]
+        vmi = self.store.peek(K.VMIS, m["namespace"], (mig.get("spec") or {}).get("vmiName", ""))
+
+        def apply(o: Obj) -> None:
+            st = o.setdefault("status", {})
+            if st.get("phase") != phase:
+                st["phase"] = phase
+                st.setdefault("phaseTransitionTimestamps", []).append(
+                    {"phase": phase, "phaseTransitionTimestamp": now_iso()}
+                )
+            state = ((vmi or {}).get("status") or {}).get("migrationState")
+            if state and state.get("migrationUid") == m["uid"]:
+                st["migrationState"] = copy.deepcopy(state)
+            if extra:
+                extra(o)
+
+        self.store.mutate(K.VMIMS, m["namespace"], m["name"], apply)
+
+    def _set_migration_state(self, vmi: Obj, state: Obj) -> None:
+        m = vmi["metadata"]
+
+        def apply(o: Obj) -> None:
+            o.setdefault("status", {})["migrationState"] = copy.deepcopy(state)
+
+        self.store.mutate(K.VMIS, m["namespace"], m["name"], apply)
+
+    def _mark_unschedulable_pod(self, pod: Obj) -> None:
+        total = len(self.store.iter(K.NODES))
+        message = UNSCHEDULABLE_MESSAGE.format(n=total)
+        cond = (pod.get("status") or {}).get("conditions") or []
+        already = any(c.get("type") == "PodScheduled" and c.get("message") == message for c in cond)
+
+        def on_pod(o: Obj) -> None:
+            conds = o.setdefault("status", {}).setdefault("conditions", [])
+            set_condition(conds, "PodScheduled", "False", "Unschedulable", message, probe=True)
+
+        self.store.mutate(K.PODS, pod["metadata"]["namespace"], pod["metadata"]["name"], on_pod)
+        if not already:
+            self.event(
+                K.PODS,
+                pod,
+                "FailedScheduling",
+                message,
+                type_="Warning",
+                component="default-scheduler",
+            )
+
+    def _complete_migration(self, mig: Obj, vmi: Obj, target: Obj, state: Obj) -> None:
+        """The guest now runs on the target: the VMI moves, the old launcher pod goes."""
+        ns = vmi["metadata"]["namespace"]
+        node_name = state.get("targetNode", "")
+        ip = (target.get("status") or {}).get("podIP", "")
+        old_pods = [
+            p
+            for p in self._launcher_pods(vmi)
+            if p["metadata"]["name"] != target["metadata"]["name"]
+        ]
+        stamp = now_iso()
+        state = {
+            **state,
+            "completed": True,
+            "endTimestamp": stamp,
+            "targetNodeDomainReadyTimestamp": stamp,
+        }
+
+        def apply(o: Obj) -> None:
+            st = o.setdefault("status", {})
+            st["nodeName"] = node_name
+            st["activePods"] = {target["metadata"]["uid"]: node_name}
+            st["migrationState"] = state
+            meta(o).setdefault("labels", {})["kubevirt.io/nodeName"] = node_name
+            agent = condition_true(o, "AgentConnected")
+            st["interfaces"] = self._interface_status(o, ip, agent=agent)
+
+        self.store.mutate(K.VMIS, ns, vmi["metadata"]["name"], apply)
+        for pod in old_pods:
+            with contextlib.suppress(ApiError):
+                self.store.delete(K.PODS, ns, pod["metadata"]["name"])
+        self.event(
+            K.VMIS,
+            vmi,
+            "Migrated",
+            f"The VirtualMachineInstance migrated to node {node_name}.",
+            component="virt-handler",
+        )
+        self._set_vmim_phase(mig, "Succeeded")
+        self.event(
+            K.VMIMS,
+            mig,
+            "SuccessfulMigration",
+            "Source node reported migration succeeded",
+        )
+
+    def _fail_migration(self, mig: Obj, vmi: Obj | None, why: str, *, abort: bool) -> None:
+        ns = mig["metadata"]["namespace"]
+        uid = mig["metadata"]["uid"]
+        state = copy.deepcopy(((vmi or {}).get("status") or {}).get("migrationState") or {})
+        if vmi is not None and state.get("migrationUid") == uid:
+            state.update(failed=True, completed=False, endTimestamp=now_iso())
+            if abort:
+                state.update(abortRequested=True, abortStatus="Succeeded")
+            else:
+                state["failureReason"] = why
+            target = state.get("targetPod")
+            if target:
+                with contextlib.suppress(ApiError):
+                    self.store.delete(K.PODS, ns, target)
+            self._set_migration_state(vmi, state)
+
+        def extra(o: Obj) -> None:
+            if abort:
+                st = o.setdefault("status", {})
+                st.setdefault("migrationState", {}).update(abortRequested=True)
+
+        self._set_vmim_phase(mig, "Failed", extra)
+        if abort:
+            self.event(K.VMIMS, mig, "SuccessfulAbortMigration", "Migration abort succeeded")
+        else:
+            self.event(K.VMIMS, mig, "FailedMigration", f"Migration failed: {why}", type_="Warning")
+
+    def _vmim_cancel(self, key: Key, mig: Obj, vmi: Obj | None) -> None:
+        """A deleted migration: a running one is aborted (Failed, abortRequested), then goes."""
+        m = mig["metadata"]
+        phase = phase_of(mig)
+        if phase not in ("Succeeded", "Failed"):
+            if phase in ("", "Pending"):
+                self._set_vmim_phase(mig, "Failed")
+            else:
+                self._fail_migration(mig, vmi, "aborted", abort=True)
+        if not self._elapsed(key, m["uid"], "abort", ABORT_VISIBLE):
+            return
+
+        def release(o: Obj) -> None:
+            meta(o)["finalizers"] = [
+                f for f in meta(o).get("finalizers") or [] if f != VMIM_FINALIZER
+            ]
+
+        self.store.mutate(K.VMIMS, m["namespace"], m["name"], release)
 
     # =========================================================================================
-    # CDI, snapshots, clones, exports (below)
+    # CDI: DataVolumes and DataSources
     # =========================================================================================
+
+    def _default_storage_class(self) -> str:
+        for sc in self.store.iter(K.STORAGE_CLASSES):
+            annotations = sc["metadata"].get("annotations") or {}
+            if annotations.get("storageclass.kubernetes.io/is-default-class") == "true":
+                return sc["metadata"]["name"]
+        return DEFAULT_STORAGE_CLASS
+
+    def _clone_source(self, dv: Obj) -> tuple[str, str] | None:
+        """The (namespace, name) of the PVC a cloning DataVolume copies, if it clones."""
+        ns = dv["metadata"]["namespace"]
+        spec = dv.get("spec") or {}
+        ref = spec.get("sourceRef")
+        if ref:
+            ds_ns = ref.get("namespace") or ns
+            ds = self.store.peek(K.DATASOURCES, ds_ns, ref.get("name", ""))
+            pvc = ((ds or {}).get("spec") or {}).get("source", {}).get("pvc") or {}
+            if ds is None or not pvc:
+                return (ds_ns, "")
+            return (pvc.get("namespace") or ds_ns, pvc.get("name", ""))
+        source = spec.get("source") or {}
+        if "pvc" in source:
+            return (source["pvc"].get("namespace") or ns, source["pvc"].get("name", ""))
+        return None
+
+    def _pvc_ready(self, ns: str, name: str) -> bool:
+        """A PVC that exists and whose DataVolume (if any) has finished populating it."""
+        if not name or self.store.peek(K.PVCS, ns, name) is None:
+            return False
+        dv = self.store.peek(K.DATAVOLUMES, ns, name)
+        return dv is None or phase_of(dv) == "Succeeded"
 
     def _reconcile_dv(self, ns: str, name: str) -> None:
-        pass
+        key: Key = ("dv", ns, name)
+        dv = self.store.peek(K.DATAVOLUMES, ns, name)
+        if dv is None or deleting(dv):
+            return
+        uid = dv["metadata"]["uid"]
+        phase = phase_of(dv)
+        if phase in ("Succeeded", "Failed"):
+            return
+        spec = dv.get("spec") or {}
+        source = spec.get("source") or {}
+        clone = self._clone_source(dv)
+        if clone is not None:
+            work = "clone"
+        elif "blank" in source:
+            work = "blank"
+        elif "upload" in source:
+            work = "upload"
+        else:
+            work = "import"
+        if phase == "":
+            self._set_dv(
+                dv, "Pending", progress="N/A", bound=("False", "Pending", f"PVC {name} Pending")
+            )
+            self.event(
+                K.DATAVOLUMES,
+                dv,
+                "Pending",
+                f"PVC {name} Pending",
+                component="datavolume-controller",
+            )
+            return
+        if phase == "Pending":
+            if clone is not None and not self._pvc_ready(*clone):
+                src = f"{clone[0]}/{clone[1]}" if clone[1] else "its DataSource"
+                self._set_dv(
+                    dv,
+                    "Pending",
+                    running=("False", "CloneWithoutSource", f"The source pvc {src} doesn't exist"),
+                )
+                return
+            if not self._elapsed(key, uid, "pending", DV_PENDING):
+                return
+            self._ensure_pvc(dv, clone)
+            self.event(
+                K.DATAVOLUMES, dv, "Bound", f"PVC {name} Bound", component="datavolume-controller"
+            )
+            bound = ("True", "Bound", f"PVC {name} Bound")
+            if work == "blank":
+                self._set_dv(dv, "ImportScheduled", bound=bound)
+            elif work == "upload":
+                self._set_dv(dv, "UploadScheduled", bound=bound)
+            elif work == "clone":
+                self._set_dv(dv, "CloneScheduled", bound=bound)
+                self.event(
+                    K.DATAVOLUMES,
+                    dv,
+                    "CloneScheduled",
+                    f"Cloning from {clone[0]}/{clone[1]} into {ns}/{name} scheduled",
+                    component="datavolume-pvc-clone-controller",
+                )
+            else:
+                self._set_dv(dv, "ImportScheduled", bound=bound)
+                self.event(
+                    K.DATAVOLUMES,
+                    dv,
+                    "ImportScheduled",
+                    f"Import into {name} scheduled",
+                    component="datavolume-import-controller",
+                )
+            return
+        if phase == "UploadScheduled":
+            if self._elapsed(key, uid, "scheduled", DV_SCHEDULED):
+                self._set_dv(dv, "UploadReady", running=("True", "Pod is running", ""))
+            return
+        if phase in ("ImportScheduled", "CloneScheduled"):
+            if work == "blank":
+                if self._elapsed(key, uid, "blank", DV_BLANK):
+                    self._finish_dv(dv, "import")
+                return
+            if not self._elapsed(key, uid, "scheduled", DV_SCHEDULED):
+                return
+            next_phase = "CloneInProgress" if work == "clone" else "ImportInProgress"
+            self._set_dv(dv, next_phase, progress="0.00%", running=("True", "", ""))
+            if work == "clone":
+                self.event(
+                    K.DATAVOLUMES,
+                    dv,
+                    "CloneInProgress",
+                    f"Cloning from {clone[0]}/{clone[1]} into {ns}/{name} in progress",
+                    component="datavolume-pvc-clone-controller",
+                )
+            else:
+                self.event(
+                    K.DATAVOLUMES,
+                    dv,
+                    "ImportInProgress",
+                    f"Import into {name} in progress",
+                    component="datavolume-import-controller",
+                )
+            return
+        if phase in ("ImportInProgress", "CloneInProgress"):
+            seconds, scaled = (DV_CLONE if work == "clone" else DV_IMPORT), True
+            override = _annotation_seconds(dv, IMPORT_SECONDS)
+            if override is None:
+                owner = owner_of_kind(dv, "VirtualMachine")
+                vm = self.store.peek(K.VMS, ns, owner["name"]) if owner else None
+                override = _annotation_seconds(vm, IMPORT_SECONDS)
+            if override is not None:
+                seconds, scaled = override, False
+            if self._elapsed(key, uid, "transfer", seconds, scaled=scaled):
+                self._finish_dv(dv, work)
+                return
+            total = seconds * (self.time_scale if scaled else 1.0)
+            done = min(self._since(key, uid, "transfer") / total, 0.9999) if total else 0.0
+            self._set_dv(dv, phase, progress=f"{done * 100:.2f}%")
+            # Progress ticks: about 20 steps, or one every 2 s for a long (wall-clock) import.
+            steps = 20 if scaled else max(20.0, total / 2.0)
+            self._requeue_after(key, total / steps)
+
+    def _set_dv(
+        self,
+        dv: Obj,
+        phase: str,
+        *,
+        progress: str | None = None,
+        bound: tuple[str, str, str] | None = None,
+        running: tuple[str, str, str] | None = None,
+        ready: tuple[str, str, str] | None = None,
+    ) -> None:
+        m = dv["metadata"]
+
+        def apply(o: Obj) -> None:
+            st = o.setdefault("status", {})
+            st["phase"] = phase
+            st.setdefault("progress", "N/A")
+            if progress is not None:
+                st["progress"] = progress
+            st.setdefault("restartCount", 0)
+            st["claimName"] = m["name"]
+            conds = st.setdefault("conditions", [])
+            if bound is not None:
+                set_condition(conds, "Bound", *bound, probe=True)
+            elif get_condition(o, "Bound") is None:
+                set_condition(
+                    conds, "Bound", "False", "Pending", f"PVC {m['name']} Pending", probe=True
+                )
+            if running is not None:
+                set_condition(conds, "Running", *running, probe=True)
+            elif get_condition(o, "Running") is None:
+                set_condition(conds, "Running", "False", "", "", probe=True)
+            if ready is not None:
+                set_condition(conds, "Ready", *ready, probe=True)
+            elif get_condition(o, "Ready") is None:
+                set_condition(conds, "Ready", "False", "", "", probe=True)
+
+        self.store.mutate(K.DATAVOLUMES, m["namespace"], m["name"], apply)
+
+    def _finish_dv(self, dv: Obj, work: str) -> None:
+        name = dv["metadata"]["name"]
+        done = "Clone Complete" if work == "clone" else "Import Complete"
+        self._set_dv(
+            dv,
+            "Succeeded",
+            progress="100.0%",
+            bound=("True", "Bound", f"PVC {name} Bound"),
+            running=("False", "Completed", done),
+            ready=("True", "", ""),
+        )
+        if work == "clone":
+            self.event(
+                K.DATAVOLUMES,
+                dv,
+                "CloneSucceeded",
+                f"Successfully cloned into {dv['metadata']['namespace']}/{name}",
+                component="datavolume-pvc-clone-controller",
+            )
+        else:
+            self.event(
+                K.DATAVOLUMES,
+                dv,
+                "ImportSucceeded",
+                f"Successfully imported into PVC {name}",
+                component="datavolume-import-controller",
+            )
+
+    def _ensure_pvc(self, dv: Obj, clone: tuple[str, str] | None) -> None:
+        """The DataVolume's PVC: same name, owned by it, bound straight away."""
+        m = dv["metadata"]
+        ns, name = m["namespace"], m["name"]
+        if self.store.peek(K.PVCS, ns, name) is not None:
+            return
+        spec = dv.get("spec") or {}
+        storage = spec.get("storage") or spec.get("pvc") or {}
+        size = ((storage.get("resources") or {}).get("requests") or {}).get("storage")
+        if not size and clone is not None:
+            src = self.store.peek(K.PVCS, *clone)
+            size = (((src or {}).get("status") or {}).get("capacity") or {}).get("storage")
+        size = size or "10Gi"
+        sc_name = storage.get("storageClassName") or self._default_storage_class()
+        sc = self.store.peek(K.STORAGE_CLASSES, None, sc_name)
+        provisioner = (sc or {}).get("provisioner", "kubevirt.io.hostpath-provisioner")
+        annotations = {
+            "cdi.kubevirt.io/storage.contentType": "kubevirt",
+            "cdi.kubevirt.io/storage.pod.phase": "Succeeded",
+            "pv.kubernetes.io/bind-completed": "yes",
+            "pv.kubernetes.io/bound-by-controller": "yes",
+            "volume.beta.kubernetes.io/storage-provisioner": provisioner,
+            "volume.kubernetes.io/storage-provisioner": provisioner,
+        }
+        source = spec.get("source") or {}
+        if clone is not None:
+            annotations["k8s.io/CloneRequest"] = f"{clone[0]}/{clone[1]}"
+        elif "http" in source:
+            annotations["cdi.kubevirt.io/storage.import.endpoint"] = source["http"].get("url", "")
+            annotations["cdi.kubevirt.io/storage.import.source"] = "http"
+        elif "registry" in source:
+            annotations["cdi.kubevirt.io/storage.import.endpoint"] = source["registry"].get(
+                "url", ""
+            )
+            annotations["cdi.kubevirt.io/storage.import.source"] = "registry"
+        elif "blank" in source:
+            annotations["cdi.kubevirt.io/storage.import.source"] = "none"
+        access = list(storage.get("accessModes") or ["ReadWriteOnce"])
+        body = {
+            "apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
+            "metadata": {
+                "name": name,
+                "namespace": ns,
+                "labels": {
+                    "app": "containerized-data-importer",
+                    "app.kubernetes.io/component": "storage",
+                },
+                "annotations": annotations,
+                "ownerReferences": [owner_ref(K.DATAVOLUMES, dv)],
+            },
+            "spec": {
+                "accessModes": access,
+                "resources": {"requests": {"storage": size}},
+                "storageClassName": sc_name,
+                "volumeMode": storage.get("volumeMode") or "Filesystem",
+                "volumeName": f"pvc-{uuid_like(ns, name, m['uid'])}",
+            },
+        }
+        created, _ = self.store.create(K.PVCS, body, ns)
+
+        def bound(o: Obj) -> None:
+            o["status"] = {"phase": "Bound", "accessModes": access, "capacity": {"storage": size}}
+
+        self.store.mutate(K.PVCS, ns, created["metadata"]["name"], bound)
 
     def _reconcile_ds(self, ns: str, name: str) -> None:
-        pass
+        ds = self.store.peek(K.DATASOURCES, ns, name)
+        if ds is None or deleting(ds):
+            return
+        source = (ds.get("spec") or {}).get("source") or {}
+        pvc_ref = source.get("pvc") or {}
+        if pvc_ref:
+            src_ns = pvc_ref.get("namespace") or ns
+            src_name = pvc_ref.get("name", "")
+            dv = self.store.peek(K.DATAVOLUMES, src_ns, src_name)
+            if self._pvc_ready(src_ns, src_name):
+                ready = ("True", "Ready", "")
+            elif dv is not None:
+                ready = (
+                    "False",
+                    phase_of(dv) or "Pending",
+                    f"DataVolume {src_ns}/{src_name} is not ready yet",
+                )
+            else:
+                ready = (
+                    "False",
+                    "NotFound",
+                    f"PersistentVolumeClaim {src_ns}/{src_name} not found",
+                )
+        elif source.get("snapshot"):
+            ready = ("True", "Ready", "")
+        else:
+            ready = ("False", "NoSource", "No source PVC set")
+
+        def apply(o: Obj) -> None:
+            st = o.setdefault("status", {})
+            st["source"] = copy.deepcopy(source)
+            conds = st.setdefault("conditions", [])
+            set_condition(conds, "Ready", *ready, probe=True)
+
+        self.store.mutate(K.DATASOURCES, ns, name, apply)
+
+    # =========================================================================================
+    # Snapshots and restores
+    # =========================================================================================
 
     def _reconcile_snap(self, ns: str, name: str) -> None:
-        pass
+        key: Key = ("snap", ns, name)
+        snap = self.store.peek(K.SNAPSHOTS, ns, name)
+        if snap is None:
+            return
+        uid = snap["metadata"]["uid"]
+        spec = snap.get("spec") or {}
+        content_name = (snap.get("status") or {}).get("virtualMachineSnapshotContentName") or (
+            f"vmsnapshot-content-{uid}"
+        )
+        if deleting(snap):
+            if spec.get("deletionPolicy", "Delete") != "Retain":
+                with contextlib.suppress(ApiError):
+                    self.store.delete(K.SNAPSHOT_CONTENTS, ns, content_name)
+
+            def release(o: Obj) -> None:
+                meta(o)["finalizers"] = [
+                    f for f in meta(o).get("finalizers") or [] if f != SNAPSHOT_FINALIZER
+                ]
+
+            self.store.mutate(K.SNAPSHOTS, ns, name, release)
+            return
+        phase = phase_of(snap)
+        if phase in ("Succeeded", "Failed"):
+            return
+        if SNAPSHOT_FINALIZER not in (snap["metadata"].get("finalizers") or []):
+            self.store.mutate(
+                K.SNAPSHOTS,
+                ns,
+                name,
+                lambda o: meta(o).setdefault("finalizers", []).append(SNAPSHOT_FINALIZER),
+            )
+        source_name = (spec.get("source") or {}).get("name", "")
+        vm = self.store.peek(K.VMS, ns, source_name)
+        if vm is None:
+            self._set_snapshot(
+                snap,
+                "InProgress",
+                progressing=("False", "Source does not exist", ""),
+                ready=("False", "Source does not exist", ""),
+            )
+            return
+        vmi = self.store.peek(K.VMIS, ns, source_name)
+        online = vmi is not None and phase_of(vmi) == "Running"
+        indications = []
+        if online:
+            indications.append("Online")
+            indications.append(
+                "GuestAgent" if condition_true(vmi, "AgentConnected") else "NoGuestAgent"
+            )
+            if condition_true(vmi, "Paused"):
+                indications.append("Paused")
+        if phase == "":
+            self._set_snapshot(
+                snap,
+                "InProgress",
+                progressing=("True", "Source locked and operation in progress", ""),
+                ready=("False", "Not ready", ""),
+                extra={"sourceUID": vm["metadata"]["uid"], "indications": indications},
+            )
+            return
+        if not self._elapsed(key, uid, "snapshot", SNAPSHOT_TIME):
+            return
+        tspec = ((vm.get("spec") or {}).get("template") or {}).get("spec") or {}
+        included, excluded, backups = [], [], []
+        for vol in tspec.get("volumes") or []:
+            claim = _volume_claim(vol)
+            if not claim:
+                excluded.append(vol.get("name", ""))
+                continue
+            included.append(vol.get("name", ""))
+            pvc = self.store.peek(K.PVCS, ns, claim)
+            backups.append(
+                {
+                    "volumeName": vol.get("name", ""),
+                    "persistentVolumeClaim": {
+                        "metadata": {"name": claim, "namespace": ns},
+                        "spec": copy.deepcopy((pvc or {}).get("spec") or {}),
+                    },
+                    "volumeSnapshotName": f"vmsnapshot-{uid}-volume-{vol.get('name', '')}",
+                }
+            )
+        stamp = now_iso()
+        if self.store.peek(K.SNAPSHOT_CONTENTS, ns, content_name) is None:
+            vm_copy = copy.deepcopy(vm)
+            vm_meta = vm_copy["metadata"]
+            content = {
+                "apiVersion": K.SNAPSHOT_CONTENTS.api_version,
+                "kind": "VirtualMachineSnapshotContent",
+                "metadata": {"name": content_name, "namespace": ns},
+                "spec": {
+                    "source": {
+                        "virtualMachine": {
+                            "apiVersion": vm_copy.get("apiVersion", K.VMS.api_version),
+                            "kind": "VirtualMachine",
+                            "metadata": {
+                                k: vm_meta[k]
+                                for k in (
+                                    "name",
+                                    "namespace",
+                                    "uid",
+                                    "labels",
+                                    "annotations",
+                                    "generation",
+                                )
+                                if k in vm_meta
+                            },
+                            "spec": vm_copy.get("spec") or {},
+                        }
+                    },
+                    "virtualMachineSnapshotName": name,
+                    "volumeBackups": backups,
+                },
+            }
+            if spec.get("deletionPolicy", "Delete") != "Retain":
+                content["metadata"]["ownerReferences"] = [owner_ref(K.SNAPSHOTS, snap)]
+            created, _ = self.store.create(K.SNAPSHOT_CONTENTS, content, ns)
+
+            def content_ready(o: Obj) -> None:
+                o["status"] = {
+                    "readyToUse": True,
+                    "creationTime": stamp,
+                    "volumeSnapshotStatus": [
+                        {
+                            "volumeSnapshotName": b["volumeSnapshotName"],
+                            "readyToUse": True,
+                            "creationTime": stamp,
+                        }
+                        for b in backups
+                    ],
+                }
+
+            self.store.mutate(K.SNAPSHOT_CONTENTS, ns, created["metadata"]["name"], content_ready)
+            self.event(
+                K.SNAPSHOTS,
+                snap,
+                "SuccessfulVirtualMachineSnapshotContentCreate",
+                f"Successfully created VirtualMachineSnapshotContent {content_name}",
+                component="snapshot-controller",
+            )
+        self._set_snapshot(
+            snap,
+            "Succeeded",
+            progressing=("False", "Operation complete", ""),
+            ready=("True", "Operation complete", ""),
+            extra={
+                "readyToUse": True,
+                "creationTime": stamp,
+                "virtualMachineSnapshotContentName": content_name,
+                "indications": indications,
+                "snapshotVolumes": {"includedVolumes": included, "excludedVolumes": excluded},
+                "sourceUID": vm["metadata"]["uid"],
+            },
+        )
+
+    def _set_snapshot(
+        self,
+        snap: Obj,
+        phase: str,
+        *,
+        progressing: tuple[str, str, str],
+        ready: tuple[str, str, str],
+        extra: Obj | None = None,
+    ) -> None:
+        m = snap["metadata"]
+
+        def apply(o: Obj) -> None:
+            st = o.setdefault("status", {})
+            st["phase"] = phase
+            st.setdefault("readyToUse", False)
+            conds = st.setdefault("conditions", [])
+            set_condition(conds, "Progressing", *progressing, probe=True)
+            set_condition(conds, "Ready", *ready, probe=True)
+            if extra:
+                for k, v in extra.items():
+                    if v in (None, []) and k == "indications":
+                        st.pop(k, None)
+                    else:
+                        st[k] = v
+
+        self.store.mutate(K.SNAPSHOTS, m["namespace"], m["name"], apply)
 
     def _reconcile_restore(self, ns: str, name: str) -> None:
-        pass
+        key: Key = ("restore", ns, name)
+        restore = self.store.peek(K.RESTORES, ns, name)
+        if restore is None or deleting(restore):
+            return
+        uid = restore["metadata"]["uid"]
+        if (restore.get("status") or {}).get("complete"):
+            return
+        spec = restore.get("spec") or {}
+        target = (spec.get("target") or {}).get("name", "")
+        snap_name = spec.get("virtualMachineSnapshotName", "")
+        policy = spec.get("targetReadinessPolicy") or "WaitGracePeriod"
+        snap = self.store.peek(K.SNAPSHOTS, ns, snap_name)
+        if snap is None or not (snap.get("status") or {}).get("readyToUse"):
+            why = (
+                f"VMSnapshot {ns}/{snap_name} does not exist"
+                if snap is None
+                else f"VMSnapshot {ns}/{snap_name} is not ready to use"
+            )
+            self._set_restore(
+                restore,
+                progressing=("False", "VMSnapshotNotReady", why),
+                ready=("False", "VMSnapshotNotReady", why),
+            )
+            return
+        content_name = (snap.get("status") or {}).get("virtualMachineSnapshotContentName", "")
+        content = self.store.peek(K.SNAPSHOT_CONTENTS, ns, content_name)
+        if content is None:
+            why = f"VirtualMachineSnapshotContent {content_name} does not exist"
+            self._set_restore(
+                restore,
+                progressing=("False", "VMSnapshotNotReady", why),
+                ready=("False", "VMSnapshotNotReady", why),
+            )
+            return
+        vm = self.store.peek(K.VMS, ns, target)
+        if vm is not None:
+            vmi = self.store.peek(K.VMIS, ns, target)
+            if vmi is not None and not vmi_final(vmi):
+                why = (
+                    f"Restore target VirtualMachine {target} is running: it must be stopped "
+                    f"before the restore can proceed (targetReadinessPolicy {policy})"
+                )
+                if policy == "StopTarget":
+                    why = f"Stopping restore target VirtualMachine {target}"
+                    if run_strategy(vm) != "Halted":
+                        self.store.mutate(K.VMS, ns, target, _halt)
+                    self._set_restore(
+                        restore,
+                        progressing=("True", "VMStopping", why),
+                        ready=("False", "VMStopping", why),
+                    )
+                elif policy == "FailImmediate":
+                    self._set_restore(
+                        restore,
+                        progressing=("False", "VMNotReady", why),
+                        ready=("False", "VMNotReady", why),
+                        failure=("True", "VMNotReady", why),
+                    )
+                else:
+                    self._set_restore(
+                        restore,
+                        progressing=("False", "VMNotReady", why),
+                        ready=("False", "VMNotReady", why),
+                    )
+                return
+            if not owned_by(restore, vm):
+
+                def own(o: Obj) -> None:
+                    meta(o)["ownerReferences"] = [owner_ref(K.VMS, vm, controller=False)]
+
+                self.store.mutate(K.RESTORES, ns, name, own)
+        started = (key, uid, "restore") in self._clocks
+        if not started:
+            self._set_restore(
+                restore,
+                progressing=("True", "RestoreInProgress", "Restoring the VM from the snapshot"),
+                ready=("False", "RestoreInProgress", "Restoring the VM from the snapshot"),
+            )
+        if not self._elapsed(key, uid, "restore", RESTORE_TIME):
+            return
+        source_vm = ((content.get("spec") or {}).get("source") or {}).get("virtualMachine") or {}
+        new_spec = copy.deepcopy(source_vm.get("spec") or {})
+        if vm is None:
+            body = {
+                "apiVersion": K.VMS.api_version,
+                "kind": "VirtualMachine",
+                "metadata": {
+                    "name": target,
+                    "namespace": ns,
+                    "labels": dict((source_vm.get("metadata") or {}).get("labels") or {}),
+                    "annotations": dict((source_vm.get("metadata") or {}).get("annotations") or {}),
+                },
+                "spec": new_spec,
+            }
+            try:
+                self.store.create(K.VMS, body, ns)
+            except ApiError as exc:
+                self._set_restore(
+                    restore,
+                    progressing=("False", "Error", exc.message),
+                    ready=("False", "Error", exc.message),
+                    failure=("True", "Error", exc.message),
+                )
+                return
+        else:
+
+            def replace(o: Obj) -> None:
+                old = o.get("spec") or {}
+                spec_new = copy.deepcopy(new_spec)
+                # The target keeps how it is run: a restore does not start or stop a VM.
+                spec_new.pop("running", None)
+                spec_new.pop("runStrategy", None)
+                if "runStrategy" in old:
+                    spec_new["runStrategy"] = old["runStrategy"]
+                elif "running" in old:
+                    spec_new["running"] = old["running"]
+                o["spec"] = spec_new
+
+            self.store.mutate(K.VMS, ns, target, replace)
+        restores = [
+            {
+                "volumeName": b.get("volumeName", ""),
+                "persistentVolumeClaim": b.get("persistentVolumeClaim", {})
+                .get("metadata", {})
+                .get("name", ""),
+                "volumeSnapshotName": b.get("volumeSnapshotName", ""),
+            }
+            for b in (content.get("spec") or {}).get("volumeBackups") or []
+        ]
+        self._set_restore(
+            restore,
+            progressing=("False", "Operation complete", ""),
+            ready=("True", "Operation complete", ""),
+            extra={
+                "complete": True,
+                "restoreTime": now_iso(),
+                "restores": restores,
+                "deletedDataVolumes": [],
+            },
+        )
+        self.event(
+            K.RESTORES,
+            restore,
+            "VirtualMachineRestoreComplete",
+            f"Successfully completed VirtualMachineRestore {name}",
+            component="restore-controller",
+        )
+
+    def _set_restore(
+        self,
+        restore: Obj,
+        *,
+        progressing: tuple[str, str, str],
+        ready: tuple[str, str, str],
+        failure: tuple[str, str, str] | None = None,
+        extra: Obj | None = None,
+    ) -> None:
+        m = restore["metadata"]
+
+        def apply(o: Obj) -> None:
+            st = o.setdefault("status", {})
+            st.setdefault("complete", False)
+            conds = st.setdefault("conditions", [])
+            set_condition(conds, "Progressing", *progressing, probe=True)
+            set_condition(conds, "Ready", *ready, probe=True)
+            if failure:
+                set_condition(conds, "Failure", *failure, probe=True)
+            if extra:
+                st.update(extra)
+
+        self.store.mutate(K.RESTORES, m["namespace"], m["name"], apply)
+
+    # =========================================================================================
+    # Clones
+    # =========================================================================================
 
     def _reconcile_clone(self, ns: str, name: str) -> None:
-        pass
+        key: Key = ("clone", ns, name)
+        clone = self.store.peek(K.CLONES, ns, name)
+        if clone is None or deleting(clone):
+            return
+        uid = clone["metadata"]["uid"]
+        st = clone.get("status") or {}
+        phase = st.get("phase") or ""
+        if phase in ("Succeeded", "Failed"):
+            return
+        spec = clone.get("spec") or {}
+        source = spec.get("source") or {}
+        source_name = source.get("name", "")
+        from_snapshot = source.get("kind") == "VirtualMachineSnapshot"
+        target_name = (
+            st.get("targetName")
+            or (spec.get("target") or {}).get("name")
+            or (f"{source_name}-clone-{uid[:5]}")
+        )
+        if phase == "":
+            if from_snapshot:
+                if self.store.peek(K.SNAPSHOTS, ns, source_name) is None:
+                    self._set_clone(
+                        clone,
+                        "Pending",
+                        (
+                            "False",
+                            "SourceDoesNotExist",
+                            f"Source snapshot {source_name} does not exist",
+                        ),
+                    )
+                    return
+                snap_name = source_name
+            else:
+                if self.store.peek(K.VMS, ns, source_name) is None:
+                    self._set_clone(
+                        clone,
+                        "Pending",
+                        ("False", "SourceDoesNotExist", f"Source VM {source_name} does not exist"),
+                    )
+                    return
+                snap_name = f"tmp-snapshot-{uid}"
+                if self.store.peek(K.SNAPSHOTS, ns, snap_name) is None:
+                    body = {
+                        "apiVersion": K.SNAPSHOTS.api_version,
+                        "kind": "VirtualMachineSnapshot",
+                        "metadata": {
+                            "name": snap_name,
+                            "namespace": ns,
+                            "ownerReferences": [owner_ref(K.CLONES, clone)],
+                        },
+                        "spec": {
+                            "source": {
+                                "apiGroup": "kubevirt.io",
+                                "kind": "VirtualMachine",
+                                "name": source_name,
+                            }
+                        },
+                    }
+                    self.store.create(K.SNAPSHOTS, body, ns)
+            if self.store.peek(K.VMS, ns, target_name) is not None:
+                self._set_clone(
+                    clone,
+                    "Failed",
+                    ("False", "Failed", f"target VM {target_name} already exists"),
+                    extra={"targetName": target_name},
+                )
+                return
+            self._set_clone(
+                clone,
+                "SnapshotInProgress",
+                ("False", "SnapshotInProgress", ""),
+                extra={"snapshotName": snap_name, "targetName": target_name},
+            )
+            self.event(
+                K.CLONES,
+                clone,
+                "SnapshotCreated",
+                f"created snapshot {snap_name} for clone {name}",
+                component="clone-controller",
+            )
+            return
+        snap_name = st.get("snapshotName", "")
+        snap = self.store.peek(K.SNAPSHOTS, ns, snap_name)
+        if phase == "SnapshotInProgress":
+            if snap is None:
+                self._set_clone(
+                    clone, "Failed", ("False", "Failed", f"snapshot {snap_name} disappeared")
+                )
+                return
+            if not (snap.get("status") or {}).get("readyToUse"):
+                return
+            if self._elapsed(key, uid, "snapshot", CLONE_STEP):
+                self._set_clone(clone, "CreatingTargetVM", ("False", "CreatingTargetVM", ""))
+            return
+        if phase == "CreatingTargetVM":
+            if not self._elapsed(key, uid, "create", CLONE_STEP):
+                return
+            content = self.store.peek(
+                K.SNAPSHOT_CONTENTS,
+                ns,
+                ((snap or {}).get("status") or {}).get("virtualMachineSnapshotContentName", ""),
+            )
+            if content is None:
+                self._set_clone(
+                    clone, "Failed", ("False", "Failed", "the snapshot content is gone")
+                )
+                return
+            try:
+                body = self._clone_target(clone, content, target_name)
+                self.store.create(K.VMS, body, ns)
+            except (ApiError, ValueError) as exc:
+                message = exc.message if isinstance(exc, ApiError) else str(exc)
+                self._set_clone(clone, "Failed", ("False", "Failed", message))
+                self.event(
+                    K.CLONES,
+                    clone,
+                    "CloneFailed",
+                    message,
+                    type_="Warning",
+                    component="clone-controller",
+                )
+                return
+            self.event(
+                K.CLONES,
+                clone,
+                "TargetVMCreated",
+                f"created target VM {target_name} for clone {name}",
+                component="clone-controller",
+            )
+            self._set_clone(clone, "RestoreInProgress", ("False", "RestoreInProgress", ""))
+            return
+        if phase == "RestoreInProgress":
+            vm = self.store.peek(K.VMS, ns, target_name)
+            if vm is None:
+                self._set_clone(
+                    clone, "Failed", ("False", "Failed", f"target VM {target_name} disappeared")
+                )
+                return
+            state, _ = self._volumes_state(vm)
+            if state in ("ErrorPvcNotFound", "DataVolumeError"):
+                self._set_clone(
+                    clone, "Failed", ("False", "Failed", f"restoring the volumes failed: {state}")
+                )
+                return
+            if state:
+                return
+            if not self._elapsed(key, uid, "restore", CLONE_STEP):
+                return
+            self._set_clone(clone, "Succeeded", ("True", "Succeeded", ""))
+            self.event(
+                K.CLONES,
+                clone,
+                "CloneSucceeded",
+                f"clone {name} finished successfully",
+                component="clone-controller",
+            )
+            if not from_snapshot and snap is not None:
+                with contextlib.suppress(ApiError):
+                    self.store.delete(K.SNAPSHOTS, ns, snap_name)
+
+    def _set_clone(
+        self, clone: Obj, phase: str, ready: tuple[str, str, str], *, extra: Obj | None = None
+    ) -> None:
+        m = clone["metadata"]
+
+        def apply(o: Obj) -> None:
+            st = o.setdefault("status", {})
+            if st.get("phase") != phase:
+                st["phase"] = phase
+            conds = st.setdefault("conditions", [])
+            in_progress = phase not in ("Succeeded", "Failed", "Pending")
+            set_condition(
+                conds,
+                "Progressing",
+                "True" if in_progress else "False",
+                phase if in_progress else "",
+                "",
+                probe=True,
+            )
+            set_condition(conds, "Ready", *ready, probe=True)
+            if extra:
+                st.update(extra)
+
+        self.store.mutate(K.CLONES, m["namespace"], m["name"], apply)
+
+    def _clone_target(self, clone: Obj, content: Obj, target_name: str) -> Obj:
+        """The target VM of a clone: the snapshot's VM, filtered, with fresh MACs and disks."""
+        ns = clone["metadata"]["namespace"]
+        uid = clone["metadata"]["uid"]
+        spec = clone.get("spec") or {}
+        source_vm = ((content.get("spec") or {}).get("source") or {}).get("virtualMachine") or {}
+        smeta = source_vm.get("metadata") or {}
+        vm_spec = copy.deepcopy(source_vm.get("spec") or {})
+        template = vm_spec.setdefault("template", {})
+        tmeta = template.setdefault("metadata", {})
+        tspec = template.setdefault("spec", {})
+        tmpl_filters = spec.get("template") or {}
+        labels = _filter_keys(smeta.get("labels") or {}, spec.get("labelFilters"))
+        annotations = _filter_keys(smeta.get("annotations") or {}, spec.get("annotationFilters"))
+        tmeta["labels"] = _filter_keys(tmeta.get("labels") or {}, tmpl_filters.get("labelFilters"))
+        tmeta["annotations"] = _filter_keys(
+            tmeta.get("annotations") or {}, tmpl_filters.get("annotationFilters")
+        )
+        for field in ("labels", "annotations"):
+            if not tmeta[field]:
+                del tmeta[field]
+        # New MACs: the ones asked for, none (so fresh ones) for the others.
+        macs = spec.get("newMacAddresses") or {}
+        domain = tspec.setdefault("domain", {})
+        for iface in (domain.get("devices") or {}).get("interfaces") or []:
+            if iface.get("name") in macs:
+                iface["macAddress"] = macs[iface["name"]]
+            else:
+                iface.pop("macAddress", None)
+        firmware = domain.get("firmware")
+        if isinstance(firmware, dict):
+            firmware.pop("uuid", None)
+            firmware.pop("serial", None)
+        if spec.get("newSMBiosSerial"):
+            domain.setdefault("firmware", {})["serial"] = spec["newSMBiosSerial"]
+        # Each writable disk becomes a DataVolume cloned from the source's volume.
+        templates = {
+            (t.get("metadata") or {}).get("name"): t
+            for t in vm_spec.get("dataVolumeTemplates") or []
+        }
+        new_templates = []
+        for vol in tspec.get("volumes") or []:
+            claim = _volume_claim(vol)
+            if not claim:
+                continue
+            if (vol.get("persistentVolumeClaim") or {}).get("readOnly"):
+                continue  # shared read-only media (ISOs) stay shared
+            new_name = f"restore-{uid}-{vol.get('name', '')}"
+            old = templates.get(claim) or {}
+            storage = copy.deepcopy((old.get("spec") or {}).get("storage") or {})
+            if not storage:
+                pvc = self.store.peek(K.PVCS, ns, claim)
+                pspec = (pvc or {}).get("spec") or {}
+                storage = {"resources": copy.deepcopy(pspec.get("resources") or {})}
+                if pspec.get("storageClassName"):
+                    storage["storageClassName"] = pspec["storageClassName"]
+            new_templates.append(
+                {
+                    "apiVersion": K.DATAVOLUMES.api_version,
+                    "kind": "DataVolume",
+                    "metadata": {"name": new_name},
+                    "spec": {
+                        "source": {"pvc": {"namespace": ns, "name": claim}},
+                        "storage": storage,
+                    },
+                }
+            )
+            hot = hotpluggable(vol)
+            for source_key in ("dataVolume", "persistentVolumeClaim"):
+                vol.pop(source_key, None)
+            vol["dataVolume"] = {"name": new_name}
+            if hot:
+                vol["dataVolume"]["hotpluggable"] = True
+        if new_templates:
+            vm_spec["dataVolumeTemplates"] = new_templates
+        else:
+            vm_spec.pop("dataVolumeTemplates", None)
+        body: Obj = {
+            "apiVersion": K.VMS.api_version,
+            "kind": "VirtualMachine",
+            "metadata": {"name": target_name, "namespace": ns},
+            "spec": vm_spec,
+        }
+        if labels:
+            body["metadata"]["labels"] = labels
+        if annotations:
+            body["metadata"]["annotations"] = annotations
+        for patch in spec.get("patches") or []:
+            try:
+                body = jsonpatch.apply_patch(
+                    body, json.loads(patch) if isinstance(patch, str) else patch
+                )
+            except (
+                jsonpatch.JsonPatchException,
+                jsonpatch.JsonPointerException,
+                ValueError,
+            ) as exc:
+                raise ValueError(f"failed to apply patch {patch}: {exc}") from exc
+        return body
+
+    # =========================================================================================
+    # Exports
+    # =========================================================================================
 
     def _reconcile_export(self, ns: str, name: str) -> None:
-        pass
+        key: Key = ("export", ns, name)
+        export = self.store.peek(K.EXPORTS, ns, name)
+        if export is None or deleting(export):
+            return
+        uid = export["metadata"]["uid"]
+        spec = export.get("spec") or {}
+        source = spec.get("source") or {}
+        kind = source.get("kind", "")
+        source_name = source.get("name", "")
+        claims: list[str] = []
+        blocked: tuple[str, str] | None = None
+        vm_name = None
+        if kind == "VirtualMachine":
+            vm = self.store.peek(K.VMS, ns, source_name)
+            if vm is None:
+                blocked = ("VMNotFound", f"Virtual Machine {ns}/{source_name} not found")
+            else:
+                vm_name = source_name
+                vmi = self.store.peek(K.VMIS, ns, source_name)
+                if vmi is not None and not vmi_final(vmi):
+                    blocked = (
+                        "InUse",
+                        f"Virtual Machine {ns}/{source_name} is running: stop it to export its volumes",
+                    )
+                tspec = ((vm.get("spec") or {}).get("template") or {}).get("spec") or {}
+                claims = [c for c in (_volume_claim(v) for v in tspec.get("volumes") or []) if c]
+        elif kind == "VirtualMachineSnapshot":
+            snap = self.store.peek(K.SNAPSHOTS, ns, source_name)
+            if snap is None or not (snap.get("status") or {}).get("readyToUse"):
+                blocked = (
+                    "SnapshotNotReady",
+                    f"VirtualMachineSnapshot {ns}/{source_name} is not ready",
+                )
+            else:
+                content = self.store.peek(
+                    K.SNAPSHOT_CONTENTS,
+                    ns,
+                    (snap.get("status") or {}).get("virtualMachineSnapshotContentName", ""),
+                )
+                backups = ((content or {}).get("spec") or {}).get("volumeBackups") or []
+                claims = [
+                    b.get("persistentVolumeClaim", {}).get("metadata", {}).get("name", "")
+                    for b in backups
+                ]
+                vm_name = ((snap.get("spec") or {}).get("source") or {}).get("name")
+        else:  # PersistentVolumeClaim
+            pvc = self.store.peek(K.PVCS, ns, source_name)
+            if pvc is None:
+                blocked = ("PVCNotFound", f"PersistentVolumeClaim {ns}/{source_name} not found")
+            else:
+                claims = [source_name]
+                for vmi in self.store.iter(K.VMIS, ns):
+                    if vmi_final(vmi):
+                        continue
+                    if any(
+                        _volume_claim(v) == source_name
+                        for v in (vmi.get("spec") or {}).get("volumes") or []
+                    ):
+                        blocked = (
+                            "InUse",
+                            f"pvc {ns}/{source_name} is in use by {vmi['metadata']['name']}",
+                        )
+        for claim in claims:
+            if blocked is None and self.store.peek(K.PVCS, ns, claim) is None:
+                blocked = ("PVCNotFound", f"PersistentVolumeClaim {ns}/{claim} not found")
+        token = (spec.get("tokenSecretRef") or "") or f"export-token-{name}"
+        if blocked is not None:
+            self._clocks.pop((key, uid, "ready"), None)
+
+            def pending(o: Obj) -> None:
+                st = o.setdefault("status", {})
+                st["phase"] = "Pending"
+                st.pop("links", None)
+                st["tokenSecretRef"] = token
+                conds = st.setdefault("conditions", [])
+                set_condition(conds, "Ready", "False", blocked[0], blocked[1], probe=True)
+                set_condition(conds, "PVCReady", "False", blocked[0], blocked[1], probe=True)
+
+            self.store.mutate(K.EXPORTS, ns, name, pending)
+            return
+        if phase_of(export) != "Ready" and not self._elapsed(key, uid, "ready", EXPORT_TIME):
+
+            def preparing(o: Obj) -> None:
+                st = o.setdefault("status", {})
+                st["phase"] = "Pending"
+                st["tokenSecretRef"] = token
+                conds = st.setdefault("conditions", [])
+                set_condition(
+                    conds,
+                    "Ready",
+                    "False",
+                    "podPending",
+                    "Export server pod is starting",
+                    probe=True,
+                )
+                set_condition(conds, "PVCReady", "True", "pvcBound", "", probe=True)
+
+            self.store.mutate(K.EXPORTS, ns, name, preparing)
+            return
+        service = f"virt-export-{name}"
+        internal = f"https://{service}.{ns}.svc"
+        external = (
+            f"https://virt-exportproxy-kubevirt.apps.demo.kvtui.io/api/export.kubevirt.io/v1/"
+            f"namespaces/{ns}/virtualmachineexports/{name}"
+        )
+
+        def volumes(base: str) -> list[Obj]:
+            return [
+                {
+                    "name": claim,
+                    "formats": [
+                        {"format": "raw", "url": f"{base}/volumes/{claim}/disk.img"},
+                        {"format": "gzip", "url": f"{base}/volumes/{claim}/disk.img.gz"},
+                    ],
+                }
+                for claim in claims
+            ]
+
+        links: Obj = {
+            "internal": {"cert": DEMO_CERT, "volumes": volumes(internal)},
+            "external": {"cert": "", "volumes": volumes(external)},
+        }
+        if kind in ("VirtualMachine", "VirtualMachineSnapshot"):
+            links["internal"]["manifests"] = [
+                {"type": "all", "url": f"{internal}/internal/manifests/all"},
+                {"type": "auth-header-secret", "url": f"{internal}/internal/manifests/secret"},
+            ]
+            links["external"]["manifests"] = [
+                {"type": "all", "url": f"{external}/external/manifests/all"},
+                {"type": "auth-header-secret", "url": f"{external}/external/manifests/secret"},
+            ]
+        first_ready = phase_of(export) != "Ready"
+        ttl = parse_duration(spec.get("ttlDuration")) or 7200.0
+
+        def ready(o: Obj) -> None:
+            st = o.setdefault("status", {})
+            st["phase"] = "Ready"
+            st["links"] = links
+            st["serviceName"] = service
+            st["tokenSecretRef"] = token
+            if vm_name:
+                st["virtualMachineName"] = vm_name
+            if "ttlExpirationTime" not in st:
+                st["ttlExpirationTime"] = time.strftime(
+                    "%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + ttl)
+                )
+            conds = st.setdefault("conditions", [])
+            set_condition(conds, "Ready", "True", "podReady", "", probe=True)
+            set_condition(conds, "PVCReady", "True", "pvcBound", "", probe=True)
+
+        self.store.mutate(K.EXPORTS, ns, name, ready)
+        if first_ready:
+            self.event(
+                K.EXPORTS,
+                export,
+                "ExportReady",
+                f"Export {name} is ready",
+                component="export-controller",
+            )
 
 
 # The VMI conditions the VM mirrors (and drops again once the VMI is gone).
@@ -2216,6 +3626,55 @@ _CONTROLLED: tuple[tuple[Kind, str], ...] = (
     (K.RESTORES, "restore"),
     (K.CLONES, "clone"),
     (K.EXPORTS, "export"),
+)
+
+
+def _halt(vm: Obj) -> None:
+    """Stop a VM the way virt-api's stop does for Always/Once: runStrategy Halted."""
+    spec = vm.setdefault("spec", {})
+    if "runStrategy" in spec or "running" not in spec:
+        spec["runStrategy"] = "Halted"
+    else:
+        spec["running"] = False
+
+
+def _annotation_seconds(obj: Obj | None, annotation: str) -> float | None:
+    value = ((obj or {}).get("metadata", {}).get("annotations") or {}).get(annotation)
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _filter_keys(values: dict[str, str], filters: list[str] | None) -> dict[str, str]:
+    """A clone's label/annotation filters: "*" all, "prefix*" wildcards, "!" negation."""
+    if filters is None:
+        filters = ["*"]
+    out: dict[str, str] = {}
+    for key, value in values.items():
+        keep = False
+        for flt in filters:
+            negate = flt.startswith("!")
+            pattern = flt[1:] if negate else flt
+            match = pattern.endswith("*") and key.startswith(pattern[:-1]) or key == pattern
+            if match:
+                keep = not negate
+        if keep:
+            out[key] = value
+    return out
+
+
+def uuid_like(*parts: str) -> str:
+    """A deterministic UUID-shaped id (PV names), stable for the same inputs."""
+    h = _digest(*parts).hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+
+
+DEMO_CERT = (
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBdDCCARqgAwIBAgIQZGVtby1rdnR1aS1leHBvcnQwCgYIKoZIzj0EAwIwGDEW\n"
+    "MBQGA1UEAxMNZXhwb3J0LWNhLWRlbW8wHhcNMjUwMTAxMDAwMDAwWhcNMzUwMTAx\n"
+    "-----END CERTIFICATE-----\n"
 )
 
 
