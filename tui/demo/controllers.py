@@ -76,7 +76,7 @@ RESTORE_TIME = 2.0
 CLONE_STEP = 1.0
 EXPORT_TIME = 2.0
 ABORT_VISIBLE = 0.5
-QUIET_SECONDS = 2.0  # wall clock: a new stopped VM's first status write waits this long  # a cancelled migration shows Failed this long before it goes
+QUIET_SECONDS = 2.0  # wall clock: a new stopped VM's first status write waits this long
 
 # -- guests the demo knows --------------------------------------------------------------------
 
@@ -439,6 +439,7 @@ class Simulator:
         self._seed_actions: dict[tuple[str, str], list[str]] = {}
         self._event_names: dict[tuple[str, str, str, str], str] = {}
         self._preexisting: set[str] = set()  # VMs loaded before start: no quiet period
+        self.quiet_seconds = QUIET_SECONDS
         self._stopped = True
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -594,7 +595,7 @@ class Simulator:
 
     def _drain(self) -> None:
         self._drain_handle = None
-        budget = 5000  # a runaway loop of writes must not starve the server
+        budget = 1000  # a runaway loop of writes must not starve the server
         while self._queue and budget > 0 and not self._stopped:
             key = next(iter(self._queue))
             del self._queue[key]
@@ -1074,7 +1075,9 @@ class Simulator:
             # A VM just created stopped is left untouched for a moment, so that a client can
             # still update it with the resourceVersion its create returned.
             key: Key = ("vm", ns, name)
-            if not self._elapsed(key, vm["metadata"]["uid"], "quiet", QUIET_SECONDS, scaled=False):
+            if not self._elapsed(
+                key, vm["metadata"]["uid"], "quiet", self.quiet_seconds, scaled=False
+            ):
                 return False
 
         def apply(o: Obj) -> None:
@@ -2613,11 +2616,15 @@ class Simulator:
                 self._finish_dv(dv, work)
                 return
             total = seconds * (self.time_scale if scaled else 1.0)
-            done = min(self._since(key, uid, "transfer") / total, 0.9999) if total else 0.0
-            self._set_dv(dv, phase, progress=f"{done * 100:.2f}%")
-            # Progress ticks: about 20 steps, or one every 2 s for a long (wall-clock) import.
-            steps = 20 if scaled else max(20.0, total / 2.0)
-            self._requeue_after(key, total / steps)
+            # Progress moves in ticks (about 20, or one every 2 s for a long wall-clock import),
+            # never in between: a reconcile caused by our own write must write the same value,
+            # or every write would trigger the next.
+            steps = 20 if scaled else max(20, int(total / 2.0))
+            tick = int(self._since(key, uid, "transfer") / total * steps) if total else 0
+            tick = min(tick, steps - 1)
+            wobble = _digest(uid, str(tick))[0] / 256 * 0.8 if tick else 0.0  # CDI's aren't round
+            self._set_dv(dv, phase, progress=f"{(tick + wobble) / steps * 100:.2f}%")
+            self._requeue_after(key, (tick + 1) * total / steps - self._since(key, uid, "transfer"))
 
     def _set_dv(
         self,
