@@ -16,6 +16,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -273,3 +274,52 @@ def test_debug_log_file_default_and_override(
     assert parse_settings(["--debug", "--log-file", "x.log"]).log_file == Path("x.log")
     assert parse_settings([]).log_file is None
     assert parse_settings(["--readonly"]) == Settings(readonly=True)
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """main() configures the root logger for a process of its own; undo that for pytest."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            handler.close()
+        root.removeHandler(handler)
+    for handler in handlers:
+        root.addHandler(handler)
+    root.setLevel(level)
+    logging.captureWarnings(False)
+
+
+def test_demo_runs_the_app_through_the_normal_client_path(
+    monkeypatch: pytest.MonkeyPatch, restore_logging: None
+) -> None:
+    """`kvtui --demo`: a demo server, a kubeconfig in a temporary folder, a real Connection;
+    all of it gone when the app returns."""
+    import tui.cli as cli
+
+    seen: dict[str, object] = {}
+
+    def fake_run_tui(settings: Settings, connection: object, kubevirt_version: str | None) -> int:
+        seen["settings"] = settings
+        seen["kubevirt"] = kubevirt_version
+        seen["server"] = connection.server  # type: ignore[attr-defined]
+        seen["kubeconfig_existed"] = Path(settings.kubeconfig or "").is_file()
+        vms = connection.request("GET", "/apis/kubevirt.io/v1/virtualmachines").json()  # type: ignore[attr-defined]
+        seen["vms"] = len(vms["items"])
+        return 0
+
+    monkeypatch.setattr(cli, "run_tui", fake_run_tui)
+    assert cli.main(["--demo"]) == 0
+    settings = seen["settings"]
+    assert isinstance(settings, Settings)
+    assert settings.demo and settings.namespace is None and settings.all_namespaces
+    assert seen["kubeconfig_existed"] and not Path(settings.kubeconfig or "").exists()
+    assert str(seen["server"]).startswith(("http://127.0.0.1:", "https://127.0.0.1:"))
+    assert seen["kubevirt"]
+    assert int(seen["vms"]) > 0  # type: ignore[call-overload]
+    # The demo server is stopped on the way out.
+    address = urlsplit(str(seen["server"]))
+    with pytest.raises(OSError):
+        socket.create_connection((address.hostname, address.port), timeout=2).close()
