@@ -209,16 +209,18 @@ class VmListScreen(Screen):
         return all(state == InformerState.SYNCED for state in self._states.values())
 
     def _update_title(self) -> None:
+        # Short enough for 80 columns: "14 VMs in all namespaces  2 running  5 stopped  1 error".
         scope = "all namespaces" if self.all_namespaces else f"namespace {plain(self.namespace)}"
-        title = Text.assemble(("VirtualMachines", "bold"), f" in {scope}")
         if self._states.get("vms") in (None, InformerState.STARTING):
-            title.append("  loading…", "italic")
+            title = Text.assemble(("VMs", "bold"), f" in {scope}  ", ("loading…", "italic"))
         else:
+            total = len(self._rows)
+            title = Text.assemble(
+                (f"{total} VM{'' if total == 1 else 's'}", "bold"), f" in {scope}"
+            )
             counts: dict[str, int] = {}
             for row in self._rows.values():
                 counts[row.category] = counts.get(row.category, 0) + 1
-            title.append(f"  {len(self._rows)} ", "bold")
-            title.append("VM" if len(self._rows) == 1 else "VMs")
             for category in ("running", "transitional", "stopped", "error"):
                 if counts.get(category):
                     title.append("  ")

@@ -309,7 +309,7 @@ async def test_demo_shows_seeded_vms_of_all_namespaces(
         assert table.cell(running[0], "NODE")
         text = screen_text(app)
         assert "kvtui-demo" in text and "ns all" in text
-        assert "VirtualMachines in all namespaces" in text
+        assert "VMs in all namespaces" in text
         assert "READ-ONLY" not in text
     connection.close()
 
