@@ -1044,7 +1044,9 @@ class Simulator:
             unschedulable = True
         if deleting(vm):
             printable = "Terminating"
-        elif active and (deleting(vmi) or stop_pending or strategy == "Halted"):
+        elif vmi is not None and deleting(vmi):
+            printable = "Stopping"  # until the VMI is gone, even once it has Succeeded
+        elif active and (stop_pending or strategy == "Halted"):
             printable = "Stopping"
         elif active and migrating:
             printable = "Migrating"
@@ -1915,11 +1917,16 @@ class Simulator:
                     }
             if hotpluggable(vol):
                 entry["hotplugVolume"] = {}
-                entry["phase"] = "Ready"
-                entry["reason"] = "VolumeReady"
-                entry["message"] = (
-                    f"Successfully attach hotplugged volume {vol.get('name', '')} to VM"
-                )
+                if claim and self._pvc_ready(ns, claim):
+                    entry["phase"] = "Ready"
+                    entry["reason"] = "VolumeReady"
+                    entry["message"] = (
+                        f"Successfully attach hotplugged volume {vol.get('name', '')} to VM"
+                    )
+                else:
+                    entry["phase"] = "Pending"
+                    entry["reason"] = "PVCNotReady"
+                    entry["message"] = f"PVC {claim} is not ready to be hotplugged"
             out.append(entry)
         return out
 
@@ -2024,6 +2031,8 @@ class Simulator:
             uid = vmi["metadata"]["uid"]
 
             def thaw() -> None:
+                if self._stopped:
+                    return
                 current = self.store.peek(K.VMIS, ns, name)
                 if current is not None and current["metadata"]["uid"] == uid:
                     self.unfreeze_vmi(ns, name)

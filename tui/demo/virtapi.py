@@ -178,8 +178,8 @@ class VirtApi:
                 dry_run=dry,
             )
         except ApiError as exc:
-            if exc.code == 422 and "test" in exc.message.lower() and not exc.details:
-                # A failed `test` op: someone changed the VM meanwhile.
+            if exc.code == 422 and not exc.details:
+                # The patch itself did not apply (a failed `test` op): the VM changed meanwhile.
                 raise conflict(
                     "virtualmachine", m["name"], "jsonpatch test operation does not apply"
                 ) from exc
