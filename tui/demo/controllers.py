@@ -773,7 +773,7 @@ class Simulator:
             vmi = self.store.peek(K.VMIS, ns, name)
             return True
 
-        def stop(why: str = "") -> None:
+        def stop() -> None:
             if vmi is not None and not deleting(vmi):
                 self._delete_vmi(vm, vmi)
 
@@ -1241,7 +1241,7 @@ class Simulator:
                 if not condition_true(vmi, "Paused"):
                     self.pause_vmi(ns, name)
             elif verb == "migrate":
-                if self._active_migration(ns, name) is None:
+                if self.active_migration(ns, name) is None:
                     self.create_migration(ns, name)
             verbs.pop(0)
         self._seed_actions.pop(key, None)
@@ -1990,9 +1990,6 @@ class Simulator:
 
         def apply(o: Obj) -> None:
             drop_condition(o.setdefault("status", {}).setdefault("conditions", []), "Paused")
-            if (o.get("spec") or {}).get("startStrategy") == "Paused":
-                # A VMI started paused: once resumed, a restart of the domain runs normally.
-                pass
 
         self.store.mutate(K.VMIS, ns, name, apply)
         self.event(
@@ -2154,7 +2151,8 @@ class Simulator:
         state = (vmi.get("status") or {}).get("migrationState") or {}
         return bool(state) and not state.get("endTimestamp")
 
-    def _active_migration(self, ns: str, vmi_name: str) -> Obj | None:
+    def active_migration(self, ns: str, vmi_name: str) -> Obj | None:
+        """The VMI's migration that is neither finished nor being deleted, if any."""
         for mig in self.store.iter(K.VMIMS, ns):
             if (mig.get("spec") or {}).get("vmiName") == vmi_name and phase_of(mig) not in (
                 "Succeeded",
@@ -3745,7 +3743,6 @@ def live_merge(vmi_spec: Obj, template: Obj) -> Obj:
     t_vols = template.get("volumes") or []
     old_hp = {v.get("name") for v in new.get("volumes") or [] if hotpluggable(v)}
     new_hp = [copy.deepcopy(v) for v in t_vols if hotpluggable(v)]
-    new_hp_names = {v.get("name") for v in new_hp}
     if old_hp or new_hp:
         new["volumes"] = [v for v in new.get("volumes") or [] if not hotpluggable(v)] + new_hp
         t_disks = {d.get("name"): d for d in tdevices.get("disks") or []}
@@ -3754,7 +3751,6 @@ def live_merge(vmi_spec: Obj, template: Obj) -> Obj:
             copy.deepcopy(t_disks[n]) for n in [v.get("name") for v in new_hp] if n in t_disks
         ]
         devices["disks"] = disks
-        del new_hp_names
     return new
 
 

@@ -331,7 +331,7 @@ class VirtApi:
                 webhook + f"Cannot migrate VMI, Reason: {cond.get('reason', '')}, "
                 f"Message: {cond.get('message', '')}"
             )
-        active = self.sim._active_migration(ns, name)
+        active = self.sim.active_migration(ns, name)
         if active is not None:
             raise internal(
                 webhook + f"in-flight migration detected. Active migration job "
