@@ -8,7 +8,7 @@ import threading
 
 import pytest
 from kubernetes import client, watch
-from kvtest import api_client_for, ca_file, raw
+from kvtest import api_client_for, ca_file, raw, wait_for
 
 from tui.cluster import kinds as K
 
@@ -147,13 +147,26 @@ def test_missing_object_and_namespace_are_404_status(co: client.CustomObjectsApi
     assert status_of(err.value)["message"] == 'namespaces "no-such-ns" not found'
 
 
+def nad_manifest(name: str) -> dict:
+    """A NetworkAttachmentDefinition: a custom kind no simulated controller writes to."""
+    return {
+        "apiVersion": "k8s.cni.cncf.io/v1",
+        "kind": "NetworkAttachmentDefinition",
+        "metadata": {"name": name},
+        "spec": {"config": '{"cniVersion": "0.3.1", "type": "bridge", "bridge": "br1"}'},
+    }
+
+
+NAD = ("k8s.cni.cncf.io", "v1", "default", "network-attachment-definitions")
+
+
 def test_stale_put_is_409_conflict(co: client.CustomObjectsApi) -> None:
-    vm = co.create_namespaced_custom_object(GROUP, VERSION, "default", VMS, vm_manifest("stale"))
-    fresh = dict(vm, spec=dict(vm["spec"], runStrategy="Manual"))
-    updated = co.replace_namespaced_custom_object(GROUP, VERSION, "default", VMS, "stale", fresh)
+    nad = co.create_namespaced_custom_object(*NAD, nad_manifest("stale"))
+    fresh = dict(nad, spec={"config": "{}"})
+    updated = co.replace_namespaced_custom_object(*NAD, "stale", fresh)
     assert updated["metadata"]["generation"] == 2
     with pytest.raises(client.ApiException) as err:
-        co.replace_namespaced_custom_object(GROUP, VERSION, "default", VMS, "stale", vm)
+        co.replace_namespaced_custom_object(*NAD, "stale", nad)
     assert err.value.status == 409
     assert "the object has been modified" in status_of(err.value)["message"]
     # A custom resource can't be replaced without saying which version it was based on.
@@ -161,22 +174,51 @@ def test_stale_put_is_409_conflict(co: client.CustomObjectsApi) -> None:
         updated, metadata={k: v for k, v in updated["metadata"].items() if k != "resourceVersion"}
     )
     with pytest.raises(client.ApiException) as err:
-        co.replace_namespaced_custom_object(GROUP, VERSION, "default", VMS, "stale", unconditional)
+        co.replace_namespaced_custom_object(*NAD, "stale", unconditional)
     assert err.value.status == 422
 
 
-def test_status_subresource_split(co: client.CustomObjectsApi) -> None:
-    vm = co.create_namespaced_custom_object(GROUP, VERSION, "default", VMS, vm_manifest("split"))
-    vm["status"] = {"printableStatus": "Bogus"}
+def test_controller_status_writes_make_a_stale_vm_write_conflict(
+    co: client.CustomObjectsApi,
+) -> None:
+    """As on a real cluster: virt-controller writes a new VM's status at once, so a client
+    replacing the VM with the version its create returned gets 409 and must re-read."""
+    vm = co.create_namespaced_custom_object(GROUP, VERSION, "default", VMS, vm_manifest("racy"))
+    wait_for(
+        lambda: (
+            co.get_namespaced_custom_object(GROUP, VERSION, "default", VMS, "racy")
+            .get("status", {})
+            .get("printableStatus")
+        ),
+        what="the controller's first status write",
+    )
     vm["spec"]["runStrategy"] = "Manual"
-    after = co.replace_namespaced_custom_object(GROUP, VERSION, "default", VMS, "split", vm)
-    assert after["spec"]["runStrategy"] == "Manual"
-    assert after.get("status", {}).get("printableStatus") != "Bogus"
-    after["spec"]["runStrategy"] = "Always"
-    after["status"] = {"printableStatus": "Written"}
-    st = co.replace_namespaced_custom_object_status(GROUP, VERSION, "default", VMS, "split", after)
-    assert st["status"]["printableStatus"] == "Written"
-    assert st["spec"]["runStrategy"] == "Manual"
+    with pytest.raises(client.ApiException) as err:
+        co.replace_namespaced_custom_object(GROUP, VERSION, "default", VMS, "racy", vm)
+    assert err.value.status == 409
+
+
+def test_status_subresource_split(fresh_api: client.ApiClient) -> None:
+    core = client.CoreV1Api(fresh_api)
+    pvc = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "split"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+        "status": {"phase": "Bound"},
+    }
+    created = core.create_namespaced_persistent_volume_claim("default", pvc)
+    assert created.status is None or created.status.phase != "Bound"  # status ignored on create
+    created.spec.resources.requests["storage"] = "2Gi"
+    created.status = client.V1PersistentVolumeClaimStatus(phase="Lost")
+    after = core.replace_namespaced_persistent_volume_claim("split", "default", created)
+    assert after.spec.resources.requests["storage"] == "2Gi"
+    assert after.status is None or after.status.phase != "Lost"  # main resource ignores status
+    after.spec.resources.requests["storage"] = "3Gi"
+    after.status = client.V1PersistentVolumeClaimStatus(phase="Bound")
+    st = core.replace_namespaced_persistent_volume_claim_status("split", "default", after)
+    assert st.status.phase == "Bound"
+    assert st.spec.resources.requests["storage"] == "2Gi"  # /status ignores the spec
 
 
 def test_merge_and_json_patch(co: client.CustomObjectsApi, fresh_api: client.ApiClient) -> None:
@@ -194,7 +236,9 @@ def test_merge_and_json_patch(co: client.CustomObjectsApi, fresh_api: client.Api
     assert status == 200 and body["spec"]["runStrategy"] == "Manual"
     # The same patch again: its test op fails, as virt-api's guarded patches do on a race.
     status, _, body = raw(fresh_api, "PATCH", path, ops, content_type="application/json-patch+json")
-    assert status == 422 and body["message"] == "testing value /spec/runStrategy failed: test failed"
+    assert (
+        status == 422 and body["message"] == "testing value /spec/runStrategy failed: test failed"
+    )
     # Strategic merge patch is refused on custom resources, as the real server refuses it.
     status, _, body = raw(
         fresh_api,
@@ -222,12 +266,12 @@ def test_dry_run_creates_and_changes_nothing(co: client.CustomObjectsApi) -> Non
     assert vm["metadata"]["name"] == "dry"
     with pytest.raises(client.ApiException):
         co.get_namespaced_custom_object(GROUP, VERSION, "default", VMS, "dry")
-    real = co.create_namespaced_custom_object(GROUP, VERSION, "default", VMS, vm_manifest("dry"))
+    real = co.create_namespaced_custom_object(*NAD, nad_manifest("dry"))
     co.patch_namespaced_custom_object(
-        GROUP, VERSION, "default", VMS, "dry", {"metadata": {"labels": {"z": "1"}}}, dry_run="All"
+        *NAD, "dry", {"metadata": {"labels": {"z": "1"}}}, dry_run="All"
     )
-    co.delete_namespaced_custom_object(GROUP, VERSION, "default", VMS, "dry", dry_run="All")
-    after = co.get_namespaced_custom_object(GROUP, VERSION, "default", VMS, "dry")
+    co.delete_namespaced_custom_object(*NAD, "dry", dry_run="All")
+    after = co.get_namespaced_custom_object(*NAD, "dry")
     assert after["metadata"]["resourceVersion"] == real["metadata"]["resourceVersion"]
 
 
@@ -287,21 +331,17 @@ def test_list_paging_and_selectors(co: client.CustomObjectsApi) -> None:
 # -- watch ----------------------------------------------------------------------------------
 
 
-def test_watch_from_a_version_sees_each_change_then_bookmarks(co: client.CustomObjectsApi) -> None:
-    listed = co.list_namespaced_custom_object(GROUP, VERSION, "default", VMS)
-    rv = listed["metadata"]["resourceVersion"]
-    co.create_namespaced_custom_object(GROUP, VERSION, "default", VMS, vm_manifest("w1"))
-    co.patch_namespaced_custom_object(
-        GROUP, VERSION, "default", VMS, "w1", {"metadata": {"labels": {"k": "v"}}}
-    )
-    co.delete_namespaced_custom_object(GROUP, VERSION, "default", VMS, "w1")
+def test_watch_from_a_version_sees_each_change_then_bookmarks(
+    co: client.CustomObjectsApi,
+) -> None:
+    rv = co.list_namespaced_custom_object(*NAD)["metadata"]["resourceVersion"]
+    co.create_namespaced_custom_object(*NAD, nad_manifest("w1"))
+    co.patch_namespaced_custom_object(*NAD, "w1", {"metadata": {"labels": {"k": "v"}}})
+    co.delete_namespaced_custom_object(*NAD, "w1")
     events = []
     for ev in watch.Watch().stream(
         co.list_namespaced_custom_object,
-        GROUP,
-        VERSION,
-        "default",
-        VMS,
+        *NAD,
         resource_version=rv,
         allow_watch_bookmarks=True,
         timeout_seconds=1,

@@ -154,7 +154,6 @@ async def env() -> AsyncIterator[Env]:
         on_vmi_running=lambda v: holder["env"].running.append(v["metadata"]["uid"]),
         on_vmi_stopped=lambda v: holder["env"].stopped.append(v["metadata"]["uid"]),
     )
-    sim.quiet_seconds = 0.0  # no grace before a new stopped VM's first status in tests
     environment = Env(store, sim)
     holder["env"] = environment
     await sim.start()

@@ -113,7 +113,6 @@ async def env() -> AsyncIterator[Env]:
     wanted = {"Namespace", "Node", "StorageClass", "VirtualMachineClusterInstancetype"}
     runtime.load(store, [o for o in seed.seed_objects() if o["kind"] in wanted])
     sim = Simulator(store, time_scale=0.001)
-    sim.quiet_seconds = 0.0
     await sim.start()
     yield Env(store, sim)
     await sim.stop()

@@ -76,7 +76,6 @@ RESTORE_TIME = 2.0
 CLONE_STEP = 1.0
 EXPORT_TIME = 2.0
 ABORT_VISIBLE = 0.5
-QUIET_SECONDS = 2.0  # wall clock: a new stopped VM's first status write waits this long
 
 # -- guests the demo knows --------------------------------------------------------------------
 
@@ -438,8 +437,6 @@ class Simulator:
         self._running_vmis: set[str] = set()  # uids we told on_vmi_running about
         self._seed_actions: dict[tuple[str, str], list[str]] = {}
         self._event_names: dict[tuple[str, str, str, str], str] = {}
-        self._preexisting: set[str] = set()  # VMs loaded before start: no quiet period
-        self.quiet_seconds = QUIET_SECONDS
         self._stopped = True
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -449,7 +446,6 @@ class Simulator:
         self._loop = asyncio.get_running_loop()
         self._stopped = False
         self._unsubscribe = self.store.subscribe(self._on_event)
-        self._preexisting = {vm["metadata"]["uid"] for vm in self.store.iter(K.VMS)}
         for kind, ctl in _CONTROLLED:
             for obj in self.store.iter(kind):
                 m = obj["metadata"]
@@ -1066,21 +1062,6 @@ class Simulator:
             printable = "Stopped"
         if printable == "Starting" and vmi is None and strategy == "Halted":
             printable = "Stopped"
-        if (
-            printable == "Stopped"
-            and vmi is None
-            and not requests
-            and not create_failure
-            and not vm.get("status")
-            and vm["metadata"]["uid"] not in self._preexisting
-        ):
-            # A VM just created stopped is left untouched for a moment, so that a client can
-            # still update it with the resourceVersion its create returned.
-            key: Key = ("vm", ns, name)
-            if not self._elapsed(
-                key, vm["metadata"]["uid"], "quiet", self.quiet_seconds, scaled=False
-            ):
-                return False
 
         def apply(o: Obj) -> None:
             st = o.setdefault("status", {})
