@@ -82,6 +82,7 @@ class VmListScreen(Screen):
         self._rows: dict[str, VmRow] = {}
         self._states: dict[str, InformerState] = {}
         self._errors: dict[str, str] = {}
+        self._synced: set[str] = set()  # informers that have delivered a complete list
 
     @property
     def all_namespaces(self) -> bool:
@@ -147,6 +148,8 @@ class VmListScreen(Screen):
         for event in message.events:
             if event.state is not None:
                 self._states[message.kind] = event.state
+            if event.type == "SYNCED":
+                self._synced.add(message.kind)
             if event.type in ("STATE", "SYNCED"):
                 # A relist reports what changed meanwhile (DELETED included), so SYNCED
                 # needs no reconciling here; it only clears the banner's reason.
@@ -211,8 +214,11 @@ class VmListScreen(Screen):
     def _update_title(self) -> None:
         # Short enough for 80 columns: "14 VMs in all namespaces  2 running  5 stopped  1 error".
         scope = "all namespaces" if self.all_namespaces else f"namespace {plain(self.namespace)}"
-        if self._states.get("vms") in (None, InformerState.STARTING):
-            title = Text.assemble(("VMs", "bold"), f" in {scope}  ", ("loading…", "italic"))
+        state = self._states.get("vms")
+        if "vms" not in self._synced:
+            # No complete list yet: a count would be a guess (the banner says why, if stuck).
+            waiting = "loading…" if state in (None, InformerState.STARTING) else ""
+            title = Text.assemble(("VMs", "bold"), f" in {scope}  ", (waiting, "italic"))
         else:
             total = len(self._rows)
             title = Text.assemble(

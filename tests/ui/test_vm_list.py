@@ -259,6 +259,24 @@ async def test_scripted_banner_comes_and_goes(scripted: None, screen_text, wait_
         assert "you may not list" in screen_text(app)
 
 
+async def test_scripted_forbidden_from_the_start_shows_no_count(
+    scripted: None, screen_text, wait_for
+) -> None:
+    """A user who may not list VMs cluster-wide sees why, not "0 VMs"."""
+    from tui.cluster.errors import ClusterError
+
+    app = ScreenApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        forbidden = ClusterError(
+            "Forbidden", summary="you may not list virtualmachines in all namespaces", status=403
+        )
+        informer_for("virtualmachines").send(ev("STATE", None, InformerState.ERROR, forbidden))
+        await wait_for(pilot, lambda: "Cannot watch VirtualMachines" in screen_text(app))
+        text = screen_text(app)
+        assert "0 VMs" not in text and "loading" not in text
+
+
 # ---- the demo cluster, the whole way ------------------------------------------------
 
 
