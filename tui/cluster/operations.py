@@ -259,24 +259,10 @@ class Operations:
     ) -> dict[str, Any]:
         """JSON merge patch (RFC 7386: lists are replaced whole). With `resource_version`
         the patch only applies if the object is still at that version (else 409)."""
-        kind = self._kind(kind)
-        ns = self._ns(kind, ns)
         if resource_version is not None:
             patch = copy.deepcopy(patch)
             patch.setdefault("metadata", {})["resourceVersion"] = resource_version
-        path = kind.path(ns, name) + (f"/{subresource}" if subresource else "")
-        return self._call(
-            "PATCH",
-            path,
-            verb="patch",
-            what=self._what(kind, ns, subresource),
-            mutating=True,
-            kind_name=kind.kind,
-            name=name,
-            query=self._write_query(dry_run),
-            body=patch,
-            content_type=MERGE_PATCH,
-        )
+        return self._patch(kind, ns, name, patch, MERGE_PATCH, dry_run, subresource)
 
     def patch_json(
         self,
@@ -288,6 +274,18 @@ class Operations:
         subresource: str | None = None,
     ) -> dict[str, Any]:
         """JSON patch (RFC 6902): a list of ops; a failing `test` op gives 409/422."""
+        return self._patch(kind, ns, name, list(ops), JSON_PATCH, dry_run, subresource)
+
+    def _patch(
+        self,
+        kind: Kind | str,
+        ns: str | None,
+        name: str,
+        body: Any,
+        content_type: str,
+        dry_run: bool,
+        subresource: str | None,
+    ) -> dict[str, Any]:
         kind = self._kind(kind)
         ns = self._ns(kind, ns)
         path = kind.path(ns, name) + (f"/{subresource}" if subresource else "")
@@ -300,8 +298,8 @@ class Operations:
             kind_name=kind.kind,
             name=name,
             query=self._write_query(dry_run),
-            body=list(ops),
-            content_type=JSON_PATCH,
+            body=body,
+            content_type=content_type,
         )
 
     def delete(
