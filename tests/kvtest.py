@@ -94,3 +94,43 @@ def wait_for(
             return last
         time.sleep(interval)
     pytest.fail(f"timed out after {timeout}s waiting for {what or predicate!r} (last: {last!r})")
+
+
+def vm_manifest(
+    name: str,
+    *,
+    namespace: str | None = None,
+    run_strategy: str = "Halted",
+    labels: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """A minimal valid VM: one container disk, the pod network with masquerade."""
+    metadata: dict[str, Any] = {"name": name, "labels": {"app": name, **(labels or {})}}
+    if namespace:
+        metadata["namespace"] = namespace
+    return {
+        "apiVersion": "kubevirt.io/v1",
+        "kind": "VirtualMachine",
+        "metadata": metadata,
+        "spec": {
+            "runStrategy": run_strategy,
+            "template": {
+                "metadata": {"labels": {"kubevirt.io/domain": name}},
+                "spec": {
+                    "domain": {
+                        "devices": {
+                            "disks": [{"name": "rootdisk", "disk": {"bus": "virtio"}}],
+                            "interfaces": [{"name": "default", "masquerade": {}}],
+                        },
+                        "resources": {"requests": {"memory": "1Gi"}},
+                    },
+                    "networks": [{"name": "default", "pod": {}}],
+                    "volumes": [
+                        {
+                            "name": "rootdisk",
+                            "containerDisk": {"image": "quay.io/containerdisks/fedora:41"},
+                        }
+                    ],
+                },
+            },
+        },
+    }

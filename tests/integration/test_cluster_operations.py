@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import kvtest
 import pytest
 import yaml
 from kvtest import wait_for
@@ -22,34 +23,8 @@ MANIFESTS = Path(__file__).resolve().parent.parent / "fixtures" / "manifests"
 
 
 def vm_manifest(name: str, run_strategy: str = "Halted", **labels: str) -> dict:
-    """A small valid VM: a container disk, a cloud-init disk, the pod network."""
-    return {
-        "apiVersion": "kubevirt.io/v1",
-        "kind": "VirtualMachine",
-        "metadata": {"name": name, "namespace": NS, "labels": {"app": name, **labels}},
-        "spec": {
-            "runStrategy": run_strategy,
-            "template": {
-                "metadata": {"labels": {"kubevirt.io/domain": name}},
-                "spec": {
-                    "domain": {
-                        "devices": {
-                            "disks": [{"name": "rootdisk", "disk": {"bus": "virtio"}}],
-                            "interfaces": [{"name": "default", "masquerade": {}}],
-                        },
-                        "resources": {"requests": {"memory": "1Gi"}},
-                    },
-                    "networks": [{"name": "default", "pod": {}}],
-                    "volumes": [
-                        {
-                            "name": "rootdisk",
-                            "containerDisk": {"image": "quay.io/containerdisks/fedora:41"},
-                        }
-                    ],
-                },
-            },
-        },
-    }
+    """A small valid VM in this module's namespace."""
+    return kvtest.vm_manifest(name, namespace=NS, run_strategy=run_strategy, labels=labels)
 
 
 @pytest.fixture

@@ -8,44 +8,11 @@ import threading
 
 import pytest
 from kubernetes import client, watch
-from kvtest import api_client_for, ca_file, raw, wait_for
+from kvtest import api_client_for, ca_file, raw, vm_manifest, wait_for
 
 from tui.cluster import kinds as K
 
 GROUP, VERSION, VMS = "kubevirt.io", "v1", "virtualmachines"
-
-
-def vm_manifest(name: str, **spec: object) -> dict:
-    """A minimal valid VM: one container disk, pod network with masquerade."""
-    body = {
-        "apiVersion": "kubevirt.io/v1",
-        "kind": "VirtualMachine",
-        "metadata": {"name": name, "labels": {"app": name}},
-        "spec": {
-            "runStrategy": "Halted",
-            "template": {
-                "metadata": {"labels": {"kubevirt.io/domain": name}},
-                "spec": {
-                    "domain": {
-                        "devices": {
-                            "disks": [{"name": "rootdisk", "disk": {"bus": "virtio"}}],
-                            "interfaces": [{"name": "default", "masquerade": {}}],
-                        },
-                        "resources": {"requests": {"memory": "1Gi"}},
-                    },
-                    "networks": [{"name": "default", "pod": {}}],
-                    "volumes": [
-                        {
-                            "name": "rootdisk",
-                            "containerDisk": {"image": "quay.io/containerdisks/fedora:41"},
-                        }
-                    ],
-                },
-            },
-        },
-    }
-    body["spec"].update(spec)
-    return body
 
 
 def status_of(exc: client.ApiException) -> dict:
