@@ -167,7 +167,11 @@ class Store:
         limit: int | None = None,
         continue_token: str | None = None,
     ) -> tuple[list[Obj], str, str | None]:
-        """Items, the list's resourceVersion, and a continue token when more remain."""
+        """Items, the list's resourceVersion, and a continue token when more remain.
+
+        The items are the stored objects themselves, not copies: the server serializes them
+        at once, and the store never changes a stored dict in place (writes replace it).
+        """
         label_match = parse_label_selector(label_selector)
         field_match = parse_field_selector(field_selector, kind.plural)
         start: Key | None = None
@@ -208,7 +212,7 @@ class Store:
                 token = {"rv": list_rv, "ns": last.get("namespace", ""), "name": last["name"]}
                 next_token = _b64encode(json.dumps(token))
                 break
-            items.append(copy.deepcopy(obj))
+            items.append(obj)
         return items, str(list_rv), next_token
 
     # -- writing -------------------------------------------------------------------------
