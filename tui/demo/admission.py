@@ -29,10 +29,17 @@ import binascii
 import json
 import re
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, InvalidOperation, localcontext
+from decimal import Decimal
 from typing import Any
+
+# Quantities, names and MAC addresses follow shared rules in `tui.kubevirt` (the VM builder
+# uses them too); they are re-exported here, where the demo and its tests look for them.
+from tui.kubevirt.names import dns1123_label_errors, dns1123_subdomain_errors
+from tui.kubevirt.names import mac_address_error as mac_address_error
+from tui.kubevirt.quantity import QUANTITY_PATTERN
+from tui.kubevirt.quantity import format_quantity as format_quantity
+from tui.kubevirt.quantity import parse_quantity as parse_quantity
 
 # metav1.CauseType values (k8s.io/apimachinery/pkg/apis/meta/v1/types.go).
 INVALID = "FieldValueInvalid"
@@ -105,101 +112,6 @@ def denial_message(kind_name: str, result: AdmissionResult) -> str:
 
 def _cause(kind: str, path: str, message: str) -> Cause:
     return {"type": kind, "field": path, "message": message}
-
-
-# --------------------------------------------------------------------------------------
-# Kubernetes quantities
-# --------------------------------------------------------------------------------------
-
-# The grammar of resource.ParseQuantity (k8s.io/apimachinery/pkg/api/resource/quantity.go):
-#   <quantity> ::= <signedNumber><suffix>;  <number> ::= <digits> | <digits>.<digits> |
-#   <digits>. | .<digits>;  <suffix> ::= Ki|Mi|Gi|Ti|Pi|Ei | n|u|m|""|k|M|G|T|P|E |
-#   e<signedInteger> | E<signedInteger>.
-# "E" alone is exa; "E" followed by digits is an exponent, which the alternation order and
-# the end anchor sort out. Uppercase "K" is not a suffix.
-_QUANTITY_RE = re.compile(
-    r"^(?P<num>[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))"
-    r"(?P<suffix>[KMGTPE]i|[numkMGTPE]|[eE][+-]?[0-9]+)?$"
-)
-
-_BINARY = {"Ki": 1, "Mi": 2, "Gi": 3, "Ti": 4, "Pi": 5, "Ei": 6}
-_DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
-_DECIMAL_BY_EXP = {exp: suffix for suffix, exp in _DECIMAL.items()}
-_BINARY_BY_POWER = {power: suffix for suffix, power in _BINARY.items()}
-
-# The pattern the KubeVirt/CDI CRDs put on quantity fields; the API server quotes it when a
-# value does not match.
-QUANTITY_PATTERN = (
-    r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|"
-    r"([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"
-)
-
-
-def _exact_context() -> AbstractContextManager[Context]:
-    """A decimal context wide enough that quantity arithmetic never rounds or overflows."""
-    return localcontext(Context(prec=200, Emax=MAX_EMAX, Emin=MIN_EMIN))
-
-
-def parse_quantity(s: str | int | float) -> Decimal:
-    """Parse a Kubernetes quantity ("1Gi", "500m", "1e3", "1024M", 2) into its exact value.
-
-    Raises ValueError if the text does not follow the Kubernetes quantity grammar. JSON
-    numbers are accepted as Kubernetes accepts them (the field is int-or-string).
-    """
-    if isinstance(s, bool):
-        raise ValueError(f"not a quantity: {s!r}")
-    if isinstance(s, (int, float)):
-        s = repr(s) if isinstance(s, float) else str(s)
-    if not isinstance(s, str):
-        raise ValueError(f"not a quantity: {s!r}")
-    match = _QUANTITY_RE.match(s)
-    if not match:
-        # resource.ErrFormatWrong's text
-        raise ValueError(
-            "quantities must match the regular expression "
-            "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
-        )
-    number = Decimal(match.group("num"))
-    suffix = match.group("suffix") or ""
-    try:
-        with _exact_context():
-            if suffix in _BINARY:
-                return number * (Decimal(1024) ** _BINARY[suffix])
-            if suffix in _DECIMAL:
-                return number.scaleb(_DECIMAL[suffix])
-            return number.scaleb(int(suffix[1:]))
-    except (InvalidOperation, ArithmeticError) as exc:  # pragma: no cover - absurd exponents
-        raise ValueError(f"quantity out of range: {s!r}") from exc
-
-
-def format_quantity(value: Decimal | int, binary: bool = False) -> str:
-    """Write a value as a quantity that `parse_quantity` reads back exactly.
-
-    With `binary`, whole multiples of 1024 use Ki..Ei; otherwise the largest decimal SI
-    suffix (n..E) that keeps the number whole is used, and the exponent form ("15e-13"
-    for 1.5e-12) for values finer than nano or too large for E.
-    """
-    with _exact_context():
-        value = Decimal(value)
-        if not value.is_finite():
-            raise ValueError(f"not a finite value: {value}")
-        if value == 0:
-            return "0"
-        normal = value.normalize()
-        exponent = normal.as_tuple().exponent
-        assert isinstance(exponent, int)
-        if binary and 0 <= exponent <= 30:
-            whole = int(normal)
-            for power in range(6, 0, -1):
-                if whole % (1024**power) == 0:
-                    return f"{whole // 1024**power}{_BINARY_BY_POWER[power]}"
-        if -9 <= exponent <= 30:
-            # the largest SI exponent (a multiple of 3) that still leaves a whole number
-            si = max(e for e in _DECIMAL_BY_EXP if e <= exponent)
-            mantissa = int(normal.scaleb(-si))
-            return f"{mantissa}{_DECIMAL_BY_EXP[si]}"
-        sign, digits, _ = normal.as_tuple()
-        return f"{'-' if sign else ''}{''.join(map(str, digits))}e{exponent}"
 
 
 # --------------------------------------------------------------------------------------
@@ -304,47 +216,6 @@ def _int_field(parent: dict, key: str, path: str, causes: list[Cause]) -> int | 
     return value
 
 
-# --------------------------------------------------------------------------------------
-# Names (k8s.io/apimachinery/pkg/util/validation)
-# --------------------------------------------------------------------------------------
-
-_DNS1123_LABEL_FMT = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
-_DNS1123_SUBDOMAIN_FMT = _DNS1123_LABEL_FMT + r"(\." + _DNS1123_LABEL_FMT + ")*"
-_DNS1123_LABEL_RE = re.compile(f"^{_DNS1123_LABEL_FMT}$")
-_DNS1123_SUBDOMAIN_RE = re.compile(f"^{_DNS1123_SUBDOMAIN_FMT}$")
-# apimachinery's RegexError really prints two spaces before "or".
-_DNS1123_LABEL_MSG = (
-    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "
-    "and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', "
-    f"regex used for validation is '{_DNS1123_LABEL_FMT}')"
-)
-_DNS1123_SUBDOMAIN_MSG = (
-    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' "
-    "or '.', and must start and end with an alphanumeric character (e.g. 'example.com', "
-    f"regex used for validation is '{_DNS1123_SUBDOMAIN_FMT}')"
-)
-
-
-def dns1123_label_errors(value: str) -> list[str]:
-    """validation.IsDNS1123Label: the error texts, empty when `value` is a valid label."""
-    errs = []
-    if len(value) > 63:
-        errs.append("must be no more than 63 characters")
-    if not _DNS1123_LABEL_RE.match(value):
-        errs.append(_DNS1123_LABEL_MSG)
-    return errs
-
-
-def dns1123_subdomain_errors(value: str) -> list[str]:
-    """validation.IsDNS1123Subdomain: the error texts, empty when `value` is valid."""
-    errs = []
-    if len(value) > 253:
-        errs.append("must be no more than 253 characters")
-    if not _DNS1123_SUBDOMAIN_RE.match(value):
-        errs.append(_DNS1123_SUBDOMAIN_MSG)
-    return errs
-
-
 def _validate_object_name(obj: dict) -> list[Cause]:
     """ObjectMeta rules the API server applies to every custom resource."""
     causes: list[Cause] = []
@@ -359,49 +230,6 @@ def _validate_object_name(obj: dict) -> list[Cause]:
     for err in dns1123_subdomain_errors(name):
         causes.append(_cause(INVALID, "metadata.name", f'Invalid value: "{name}": {err}'))
     return causes
-
-
-# --------------------------------------------------------------------------------------
-# MAC addresses (Go net.ParseMAC, as KubeVirt's link.ValidateMacAddress uses it)
-# --------------------------------------------------------------------------------------
-
-_HEX = set("0123456789abcdefABCDEF")
-
-
-def _mac_length(mac: str) -> int | None:
-    """Bytes in `mac` if net.ParseMAC would accept it (6, 8 or 20), else None."""
-    if len(mac) < 14:
-        return None
-    if mac[2] in ":-":
-        sep = mac[2]
-        if (len(mac) + 1) % 3:
-            return None
-        groups = mac.split(sep)
-        if any(len(g) != 2 or not set(g) <= _HEX for g in groups):
-            return None
-        n = len(groups)
-    elif mac[4] == ".":
-        if (len(mac) + 1) % 5:
-            return None
-        groups = mac.split(".")
-        if any(len(g) != 4 or not set(g) <= _HEX for g in groups):
-            return None
-        n = 2 * len(groups)
-    else:
-        return None
-    return n if n in (6, 8, 20) else None
-
-
-def mac_address_error(mac: str) -> str | None:
-    """KubeVirt's link.ValidateMacAddress: None if fine, else the error text."""
-    if mac == "":
-        return None
-    length = _mac_length(mac)
-    if length is None:
-        return f"malformed MAC address ({mac})"
-    if length > 6:
-        return f"too long MAC address ({mac})"
-    return None
 
 
 # --------------------------------------------------------------------------------------
