@@ -18,7 +18,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Static
 
-from screens.vm_list import VmListScreen
+from screens.command_line import NavigationCommands
+from screens.navigator import Navigator
 from widgets.resource_table import plain
 
 if TYPE_CHECKING:
@@ -47,7 +48,32 @@ class KvtuiApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "kvtui"
     # ctrl+q (quit) and ctrl+p (command palette) come from Textual's App bindings.
-    BINDINGS = [Binding("q", "quit", "Quit")]
+    # Navigation follows k9s (`../shared/anchors.md` §3); the Navigator does the work.
+    COMMANDS = App.COMMANDS | {NavigationCommands}
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("colon", "command_line", "Command", key_display=":"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("escape", "back", "Back", show=False),
+        Binding("left_square_bracket", "history_back", "History back", show=False, key_display="["),
+        Binding(
+            "right_square_bracket",
+            "history_forward",
+            "History forward",
+            show=False,
+            key_display="]",
+        ),
+        Binding("minus", "history_last", "Last view", show=False, key_display="-"),
+        *(
+            Binding(
+                str(d),
+                f"favourite({d})",
+                "All namespaces" if d == 0 else f"Favourite namespace {d}",
+                show=False,
+            )
+            for d in range(10)
+        ),
+    ]
 
     def __init__(
         self,
@@ -61,6 +87,7 @@ class KvtuiApp(App[int]):
         self.connection = connection
         self.settings = settings
         self.kubevirt_version = kubevirt_version
+        self.navigator = Navigator(self)
 
     @property
     def all_namespaces(self) -> bool:
@@ -88,6 +115,27 @@ class KvtuiApp(App[int]):
         return ContextBar(id="context-bar")
 
     def on_mount(self) -> None:
-        self.push_screen(
-            VmListScreen(self.connection.api_client, namespace=self.settings.namespace)
-        )
+        self.navigator.start()
+
+    # ---- navigation keys: the Navigator (screens/navigator.py) does the work ----------
+
+    def action_command_line(self) -> None:
+        self.navigator.open_command_line()
+
+    def action_help(self) -> None:
+        self.navigator.help()
+
+    def action_back(self) -> None:
+        self.navigator.escape()
+
+    def action_history_back(self) -> None:
+        self.navigator.back()
+
+    def action_history_forward(self) -> None:
+        self.navigator.forward()
+
+    def action_history_last(self) -> None:
+        self.navigator.last()
+
+    def action_favourite(self, digit: int) -> None:
+        self.navigator.favourite(digit)

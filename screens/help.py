@@ -1,0 +1,125 @@
+"""`?`: every key the current view answers to, grouped by where it comes from.
+
+The list is read from Textual's own binding chain of the screen underneath (focused widget,
+its parents, the screen, the app), so it can never drift from what the keys really do.
+"""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Static
+
+# Textual's key names -> what the user presses.
+KEY_NAMES = {
+    "escape": "esc",
+    "left_square_bracket": "[",
+    "right_square_bracket": "]",
+    "minus": "-",
+    "colon": ":",
+    "question_mark": "?",
+    "slash": "/",
+    "space": "space",
+    "enter": "enter",
+}
+
+
+def key_label(key: str, display: str | None = None) -> str:
+    """A readable key name: 'left_square_bracket' -> '['; 'ctrl+p' stays."""
+    if display:
+        return display
+    return KEY_NAMES.get(key, key)
+
+
+def binding_groups(screen: Screen) -> list[tuple[str, list[tuple[str, str]]]]:
+    """[(group title, [(keys, description), ...]), ...] for the bindings active on `screen`.
+
+    Bindings to the same action are joined ("j, down"); app bindings come last as "Global".
+    """
+    app = screen.app
+    groups: dict[str, dict[str, tuple[list[str], str]]] = {}
+    for node, bindings in screen._modal_binding_chain:  # noqa: SLF001 - no public per-node chain
+        if node is app:
+            title = "Global"
+        elif node is screen:
+            title = "View"
+        else:
+            title = type(node).__name__.replace("Table", " table")
+        group = groups.setdefault(title, {})
+        for key, binding in bindings:
+            if binding.system and binding.action not in ("command_palette", "quit"):
+                continue
+            state = app._check_action_state(binding.action, node)  # noqa: SLF001
+            if state is False:
+                continue
+            description = binding.description or binding.action.replace("_", " ")
+            label = key_label(key, binding.key_display)
+            keys, _ = group.setdefault(binding.action, ([], description))
+            if label not in keys:
+                keys.append(label)
+    ordered = sorted(groups.items(), key=lambda item: item[0] == "Global")
+    return [
+        (title, [(", ".join(keys), description) for keys, description in actions.values()])
+        for title, actions in ordered
+        if actions
+    ]
+
+
+class HelpScreen(ModalScreen[None]):
+    """A modal list of keys; esc, q or ? closes it."""
+
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen #help-box {
+        width: 90%;
+        max-width: 110;
+        height: 90%;
+        border: round $primary;
+        background: $surface;
+        padding: 0 1;
+    }
+    """
+    BINDINGS = [
+        Binding("escape", "close", "Close"),
+        Binding("q", "close", "Close", show=False),
+        Binding("question_mark", "close", "Close", show=False),
+    ]
+
+    def __init__(self, target: Screen) -> None:
+        super().__init__()
+        self.target = target
+        self.groups = binding_groups(target)
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-box"):
+            yield Static(self._render_groups(), id="help-text")
+
+    def on_mount(self) -> None:
+        box = self.query_one("#help-box")
+        box.border_title = "Keys — esc closes"
+
+    def _render_groups(self) -> Table:
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold", no_wrap=True)
+        table.add_column()
+        for title, entries in self.groups:
+            table.add_row(Text(title, style="bold underline"), "")
+            for keys, description in entries:
+                table.add_row(Text(keys), Text(description))
+            table.add_row("", "")
+        return table
+
+    def text(self) -> str:
+        """The help as plain lines (for tests and for copying)."""
+        lines = []
+        for title, entries in self.groups:
+            lines.append(title)
+            lines += [f"  {keys}  {description}" for keys, description in entries]
+        return "\n".join(lines)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
