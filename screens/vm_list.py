@@ -21,6 +21,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from screens.lifecycle import LifecycleMixin, Target
 from tui.cluster.informer import Informer, InformerEvent, InformerState
 from tui.cluster.kinds import VMIS, VMS, Kind
 from tui.kubevirt.vm import VmRow, vm_row
@@ -54,7 +55,7 @@ def _object_key(obj: dict[str, Any] | None) -> ObjectKey:
     return (str(meta.get("namespace") or ""), str(meta.get("name") or ""))
 
 
-class VmListScreen(Screen):
+class VmListScreen(LifecycleMixin, Screen):
     """All VMs of one namespace, or of all namespaces, with their live status."""
 
     CSS_PATH = "vm_list.tcss"
@@ -257,3 +258,29 @@ class VmListScreen(Screen):
         # Error texts can quote the server: plain Text, with controls made visible.
         banner.update(Text(plain(text), no_wrap=True, overflow="ellipsis"))
         banner.display = True
+
+    # ---- lifecycle and details (screens/lifecycle.py, screens/vm_details.py) ------------
+    # LifecycleMixin brings the lifecycle keys (t x r ctrl+k z Z b m M ctrl+d e); this block
+    # tells it which VMs they act on, and opens the details screen on enter.
+
+    def lifecycle_targets(self) -> list[Target]:
+        """The marked VMs, else the VM under the cursor: (VM, its VMI or None) each."""
+        table = self.query_one(ResourceTable)
+        keys = sorted(getattr(table, "marked_keys", None) or ())
+        if not keys and table.cursor_key is not None:
+            keys = [table.cursor_key]
+        targets: list[Target] = []
+        for key in keys:
+            row = self._rows.get(key)
+            vm = self._vms.get((row.namespace, row.name)) if row else None
+            if row is not None and vm is not None:
+                targets.append((vm, self._vmis.get((row.namespace, row.name))))
+        return targets
+
+    def on_resource_table_selected(self, message: Any) -> None:
+        """enter on a row: the VM's details."""
+        from screens.vm_details import VmDetailsScreen
+
+        row = self._rows.get(getattr(message, "key", None) or "")
+        if row is not None:
+            self.app.push_screen(VmDetailsScreen(self.api_client, row.namespace, row.name))
