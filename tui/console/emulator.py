@@ -1140,7 +1140,9 @@ class TerminalParser:
             self._state = _GROUND
 
     def _escape_char(self, char: str) -> None:
-        if char == "[":
+        if char in _CAN_SUB:
+            self._state = _GROUND
+        elif char == "[":
             self._start_csi()
         elif char == "]":
             self._start_osc()
