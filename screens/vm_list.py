@@ -17,6 +17,7 @@ from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
@@ -60,6 +61,8 @@ class VmListScreen(LifecycleMixin, Screen):
 
     CSS_PATH = "vm_list.tcss"
     AGE_REFRESH_SECONDS = 5.0
+    # s (or c) opens the VM's serial console.
+    BINDINGS = [Binding("s", "console", "Console"), Binding("c", "console", "Console", show=False)]
 
     def __init__(
         self,
@@ -284,3 +287,12 @@ class VmListScreen(LifecycleMixin, Screen):
         row = self._rows.get(getattr(message, "key", None) or "")
         if row is not None:
             self.app.push_screen(VmDetailsScreen(self.api_client, row.namespace, row.name))
+
+    # ---- console (screens/console.py) ---------------------------------------------------
+
+    def action_console(self) -> None:
+        """s / c: the serial console of the VM under the cursor (the app keeps it open)."""
+        row = self._rows.get(self.query_one(ResourceTable).cursor_key or "")
+        open_console = getattr(self.app, "open_console", None)
+        if row is not None and open_console is not None:
+            open_console(row.namespace, row.name)

@@ -23,7 +23,8 @@ from screens.navigator import Navigator
 from widgets.resource_table import plain
 
 if TYPE_CHECKING:
-    from tui.cli import Settings
+    from screens.console import ConsoleRegistry
+    from tui.cli import ConsoleTarget, Settings
     from tui.cluster.connection import Connection
 
 
@@ -81,9 +82,13 @@ class KvtuiApp(App[int]):
         settings: Settings,
         *,
         kubevirt_version: str | None = None,
+        console: ConsoleTarget | None = None,
         **kwargs: Any,
     ) -> None:
+        """`console`: a VM whose console opens at start (`kvtui console NS/VM`)."""
         super().__init__(**kwargs)
+        self.console_target = console
+        self._consoles: ConsoleRegistry | None = None
         self.connection = connection
         self.settings = settings
         self.kubevirt_version = kubevirt_version
@@ -116,6 +121,9 @@ class KvtuiApp(App[int]):
 
     def on_mount(self) -> None:
         self.navigator.start()
+        if self.console_target is not None:
+            # Over the first view, so leaving the console lands on the VM list.
+            self.open_console_target(self.console_target)
 
     # ---- navigation keys: the Navigator (screens/navigator.py) does the work ----------
 
@@ -139,3 +147,36 @@ class KvtuiApp(App[int]):
 
     def action_favourite(self, digit: int) -> None:
         self.navigator.favourite(digit)
+
+    # ---- consoles (screens/console.py) ----------------------------------------------
+
+    @property
+    def consoles(self) -> ConsoleRegistry:
+        """The open consoles, one per VM; reopening one returns to it with its scrollback."""
+        if self._consoles is None:
+            from screens.console import ConsoleRegistry
+
+            self._consoles = ConsoleRegistry(self)
+        return self._consoles
+
+    def open_console(self, namespace: str, name: str, *, log: Any = None) -> None:
+        """Show the serial console of VM `namespace/name`, opening it if needed."""
+        self.consoles.open(namespace, name, log=log)
+
+    def open_console_target(self, target: ConsoleTarget) -> None:
+        if target.exit_key:
+            self.consoles.exit_key = target.exit_key
+        self.open_console(target.namespace, target.name, log=target.log)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # While a console's terminal has focus every key belongs to the guest: ctrl+q,
+        # ctrl+p (priority bindings, checked before the focused widget sees the key), ctrl+c,
+        # tab and the app's letter keys must not fire; a veto lets the key through to it.
+        if self._consoles is not None and self._terminal_focused():
+            return False
+        return super().check_action(action, parameters)
+
+    def _terminal_focused(self) -> bool:
+        from widgets.terminal import Terminal
+
+        return isinstance(self.focused, Terminal)

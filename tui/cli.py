@@ -36,7 +36,7 @@ log = logging.getLogger("tui.cli")
 # first argument before the TUI's own parser sees it, so `kvtui --demo` and friends keep
 # working unchanged. Deliberately empty until a command really exists.
 Subcommand = Callable[[list[str]], int]
-SUBCOMMANDS: dict[str, Subcommand] = {}
+SUBCOMMANDS: dict[str, Subcommand] = {}  # filled at the end of this module
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
 def parse_settings(argv: Sequence[str]) -> Settings:
     """Parse argv (argparse exits on --help, --version and errors)."""
     parser = build_parser()
-    args = parser.parse_args(list(argv))
+    return settings_from(parser, parser.parse_args(list(argv)))
+
+
+def settings_from(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Settings:
+    """Settings from parsed global options (usage errors exit through `parser`)."""
     if args.demo and args.kubeconfig:
         # The demo writes its own kubeconfig; a second one would be silently ignored.
         parser.error("--demo and --kubeconfig cannot be used together")
@@ -292,11 +296,16 @@ def resolve_scope(settings: Settings, connection: Connection) -> Settings:
     return replace(settings, namespace=settings.namespace or connection.namespace)
 
 
-def run_tui(settings: Settings, connection: Connection, kubevirt_version: str | None) -> int:
+def run_tui(
+    settings: Settings,
+    connection: Connection,
+    kubevirt_version: str | None,
+    console: ConsoleTarget | None = None,
+) -> int:
     """Run the Textual app until the user quits; its exit status."""
     from tui.app import KvtuiApp
 
-    app = KvtuiApp(connection, settings, kubevirt_version=kubevirt_version)
+    app = KvtuiApp(connection, settings, kubevirt_version=kubevirt_version, console=console)
     app.run()
     return int(app.return_code or 0)
 
@@ -310,7 +319,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = parse_settings(args)
     except SystemExit as exc:  # --help, --version, usage errors: argparse already printed
         return int(exc.code or 0) if not isinstance(exc.code, str) else 2
+    return start(settings)
 
+
+def start(settings: Settings, console: ConsoleTarget | None = None) -> int:
+    """Log, connect (starting the demo if asked) and run the UI; the exit status."""
     try:
         log_path = configure_logging(settings)
     except OSError as exc:
@@ -337,13 +350,123 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 1
             except KeyboardInterrupt:
                 return 130
-            return run_tui(settings, connection, kubevirt_version)
+            if console is None:
+                return run_tui(settings, connection, kubevirt_version)
+            if not console.namespace:
+                console = replace(console, namespace=connection.namespace)
+            return run_tui(settings, connection, kubevirt_version, console=console)
     finally:
         if log_path is not None:
             log.info("kvtui exits")
             _close_logging()
             if settings.debug:
                 print(f"{PROG}: debug log written to {log_path}", file=sys.stderr)
+
+
+# ---- kvtui console NAMESPACE/VM ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConsoleTarget:
+    """The console `kvtui console` opens at start. Empty `namespace`: the context's."""
+
+    namespace: str
+    name: str
+    log: Path | None = None
+    exit_key: str | None = None
+
+
+# Key names people type -> Textual's names, for --exit-key ("ctrl+]" -> ctrl+right_square_bracket).
+_KEY_NAMES = {
+    "]": "right_square_bracket",
+    "[": "left_square_bracket",
+    "\\": "backslash",
+    "^": "circumflex_accent",
+    "_": "underscore",
+    "@": "at",
+}
+
+
+def key_name(text: str) -> str:
+    """A key as typed on the command line ("Ctrl+]", "ctrl+g", "F12") -> Textual's key name."""
+    parts = [p.strip() for p in text.strip().split("+")]
+    if text.strip().endswith("++"):  # "ctrl++": the plus key itself
+        parts = [*parts[:-2], "plus"]
+    if not parts or not all(parts):
+        raise ValueError(f"not a key: {text!r}")
+    *mods, last = parts
+    mods = [m.lower() for m in mods]
+    for mod in mods:
+        if mod not in ("ctrl", "alt", "shift", "meta"):
+            raise ValueError(f"unknown modifier {mod!r} in {text!r}")
+    last = _KEY_NAMES.get(last, last if len(last) == 1 else last.lower())
+    if len(last) == 1 and last.isalpha() and "ctrl" in mods:
+        last = last.lower()
+    return "+".join([*mods, last])
+
+
+def console_command(argv: list[str]) -> int:
+    """`kvtui console NAMESPACE/VM [--log FILE]`: straight into a VM's serial console."""
+    parser = argparse.ArgumentParser(
+        prog=f"{PROG} console",
+        description=(
+            "Open a VM's serial console. Leaving it (Ctrl+] q) shows the VM list; the\n"
+            "console stays connected in the background until kvtui exits."
+        ),
+        epilog=(
+            "Examples:\n"
+            "  kvtui console default/testvm\n"
+            "  kvtui console testvm --context prod        (the context's namespace)\n"
+            "  kvtui console vms/web-01 --log web-01.log  (append the guest's output)\n"
+            "  kvtui console --demo default/testvm\n"
+            "  kvtui console default/testvm --exit-key ctrl+g\n"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[global_options()],
+    )
+    parser.add_argument("target", metavar="NAMESPACE/VM", help="the VM (namespace optional)")
+    parser.add_argument(
+        "--log",
+        metavar="FILE",
+        type=Path,
+        help="append everything the guest prints to FILE (not what you type: passwords "
+        "are not echoed by the guest, so they stay out of it)",
+    )
+    parser.add_argument(
+        "--exit-key",
+        metavar="KEY",
+        help="the key in front of the console's own commands, and twice to leave "
+        "(default Ctrl+]; also $KVTUI_CONSOLE_EXIT_KEY)",
+    )
+    try:
+        args = parser.parse_args(argv)
+        settings = settings_from(parser, args)
+        namespace, _, name = args.target.rpartition("/")
+        if not name or "/" in namespace:
+            parser.error(f"expected NAMESPACE/VM or VM, got {args.target!r}")
+        exit_key = None
+        if args.exit_key:
+            try:
+                exit_key = key_name(args.exit_key)
+            except ValueError as exc:
+                parser.error(f"--exit-key: {exc}")
+    except SystemExit as exc:
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 2
+    if args.log is not None:
+        # Fail here, in words, rather than inside the UI.
+        try:
+            fd = os.open(args.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            os.close(fd)
+        except OSError as exc:
+            print(
+                f"{PROG}: cannot write the console log {args.log}: {exc.strerror}", file=sys.stderr
+            )
+            return 1
+    target = ConsoleTarget(namespace or settings.namespace or "", name, args.log, exit_key)
+    return start(settings, target)
+
+
+SUBCOMMANDS["console"] = console_command
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m tui` goes through __main__.py
