@@ -48,6 +48,15 @@ from tui.kubevirt.names import (
 )
 from tui.kubevirt.quantity import format_quantity, parse_quantity
 
+# libyaml when PyYAML was built with it: the pure-Python parser is ~10x slower, and a form
+# re-validates on every key press.
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+def _load(text: str) -> Any:
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
+
 KUBEVIRT_API = "kubevirt.io/v1"
 CDI_API = "cdi.kubevirt.io/v1beta1"
 
@@ -410,7 +419,7 @@ def _yaml_scalar(value: str) -> str:
     """`value` as a YAML scalar: plain when YAML reads it back as the same string, else
     double-quoted (a password like "yes", "1234" or "a: b" must stay a string)."""
     try:
-        plain_ok = "\n" not in value and yaml.safe_load(f"k: {value}") == {"k": value}
+        plain_ok = "\n" not in value and _load(f"k: {value}") == {"k": value}
     except yaml.YAMLError:
         plain_ok = False
     return value if plain_ok else json.dumps(value, ensure_ascii=False)
@@ -444,7 +453,7 @@ def user_data(cloud_init: CloudInit) -> str:
 def _structured_cloud_init(text: str) -> tuple[str | None, str | None, list[str]] | None:
     """(user, password, keys) when `text` is exactly what `cloud_config` writes for them."""
     try:
-        data = yaml.safe_load(text)
+        data = _load(text)
     except yaml.YAMLError:
         return None
     if not isinstance(data, dict) or not set(data) <= {
@@ -602,9 +611,10 @@ def validate_form(
 
     seen: dict[str, str] = {}
     where = form.namespace or "this namespace"
+    reported = {e.field for e in errors}
     for field_id, dv in _dv_names(form):
-        if not dv:
-            continue
+        if not dv or field_id in reported:
+            continue  # a bad or duplicate disk name has been reported already
         if dv in seen:
             add(field_id, f"the DataVolume name '{dv}' is used twice")
         elif dv in taken_volumes:
@@ -905,7 +915,7 @@ def _check_cloud_init(form: VmForm, add: Any) -> None:
             )
         elif first.lower().startswith("#cloud-config"):
             try:
-                data = yaml.safe_load(text)
+                data = _load(text)
             except yaml.YAMLError as exc:
                 mark = getattr(exc, "problem_mark", None)
                 where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -1786,7 +1796,7 @@ def _disk_of(
 # --------------------------------------------------------------------------------------
 
 
-class _BlockDumper(yaml.SafeDumper):
+class _BlockDumper(_Dumper):
     """Multi-line strings (cloud-init user data) as `|` blocks, as people write them."""
 
 
@@ -1886,7 +1896,7 @@ def _virtctl_args(vm: dict[str, Any]) -> tuple[list[str], list[str]]:
             args += ["--infer-preference-from", name]
         else:
             args += ["--preference", kinds.get(kind, "") + name]
-    elif _inferable_boot(form):
+    elif _inferable_volume(form):
         # virtctl would otherwise add a preference inferred from the boot volume
         args.append("--infer-preference=false")
 
@@ -1984,10 +1994,13 @@ def _virtctl_args(vm: dict[str, Any]) -> tuple[list[str], list[str]]:
     return args, missing
 
 
-def _inferable_boot(form: VmForm) -> bool:
-    """Would `virtctl create vm` infer a preference from this boot volume? (PVCs and
-    DataVolumes cloned or imported from a registry, `volumeValidToInferFrom`)"""
-    return form.boot.kind in ("pvc", "datasource", "clone-pvc", "registry")
+def _inferable_volume(form: VmForm) -> bool:
+    """Could `virtctl create vm` infer a preference from one of these volumes? It tries the
+    first boot volume, which must be a PVC or a DataVolume cloned or imported from a
+    registry (`volumeValidToInferFrom`); any such volume is reason enough to say no."""
+    return form.boot.kind in ("pvc", "datasource", "clone-pvc", "registry", "datavolume") or any(
+        d.source in ("pvc", "datavolume") for d in form.disks
+    )
 
 
 _FORM_DOMAIN_KEYS = {"cpu", "memory", "resources", "devices"}
