@@ -49,7 +49,11 @@ from tui.kubevirt.builder import (
 )
 from tui.kubevirt.names import (
     dns1123_label_errors,
+    dns1123_subdomain_errors,
     dns_label_problem,
+    dns_subdomain_problem,
+    label_value_errors,
+    qualified_name_errors,
     suggest_dns_label,
 )
 from tui.kubevirt.quantity import QUANTITY_PATTERN, parse_quantity
@@ -557,7 +561,7 @@ def test_boot_disk_has_boot_order_one() -> None:
 def test_duplicate_boot_order() -> None:
     form = base_form(disks=[DiskSpec("data", size="1Gi", boot_order=1)])
     assert fields(validate_form(form)) == {
-        "disks[0].boot_order": "boot order 1 is already taken by boot"
+        "disks[0].boot_order": "boot order 1 is already taken by the boot disk"
     }
 
 
@@ -773,6 +777,38 @@ def test_labels_description_rng_and_no_nic() -> None:
     assert devices["interfaces"] == [] and "networks" not in template_spec(vm)
 
 
+def test_label_checks() -> None:
+    assert qualified_name_errors("app.kubernetes.io/name") == []
+    assert qualified_name_errors("/x") == ["prefix part must be non-empty"]
+    assert qualified_name_errors("a/b/c")[0].startswith("a qualified name must consist")
+    assert qualified_name_errors("-x")[0].startswith("name part must consist")
+    assert label_value_errors("") == []
+    assert label_value_errors("x" * 64)[0] == "must be no more than 63 characters"
+    assert label_value_errors("-x")[0].startswith("a valid label must be an empty string")
+
+
+@given(st.text(alphabet="abcXY01-_./ ", max_size=30))
+def test_subdomain_messages_and_suggestions(value: str) -> None:
+    problem = dns_subdomain_problem(value)
+    assert (problem is None) == (value == "" or not dns1123_subdomain_errors(value))
+    if problem and ": try '" in problem:
+        suggestion = problem.rsplit(": try '", 1)[1][:-1]
+        assert dns1123_subdomain_errors(suggestion) == []
+
+
+@given(st.text(alphabet="0123456789.,KMGTPEikmgb -", max_size=8))
+def test_disk_sizes_the_form_accepts_are_admitted(size: str) -> None:
+    form = base_form(disks=[DiskSpec("data", "blank", size)])
+    problem = fields(validate_form(form)).get("disks[0].size")
+    try:
+        parse_size(size)
+    except ValueError as exc:
+        assert problem == (str(exc) if size.strip() else "a size is required, like 30Gi")
+    else:
+        assert problem is None
+        assert_admitted(build_vm(form))
+
+
 def test_parse_labels() -> None:
     assert parse_labels("app=web, tier=db\nenv = prod") == {
         "app": "web",
@@ -898,13 +934,16 @@ def test_any_vm_round_trips_through_the_form(label: str, vm: dict[str, Any]) -> 
     )
     if old.get("networks"):
         assert _by_name(old["networks"]) == _by_name(new["networks"])
-    old_disks = _by_name(old["domain"]["devices"].get("disks") or [])
+    # Disks too, where KubeVirt's defaults are now written out (a disk entry for a volume
+    # without one, bus virtio).
     new_disks = _by_name(new["domain"]["devices"]["disks"])
-    assert set(old_disks) <= set(new_disks)
-    for name, disk in old_disks.items():
-        assert disk.items() <= new_disks[name].items() or {
-            k: v for k, v in new_disks[name].items() if k != "disk"
-        } == {k: v for k, v in disk.items() if k != "disk"}
+    for name, disk in _by_name(old["domain"]["devices"].get("disks") or []).items():
+        expected = copy.deepcopy(disk)
+        if not any(k in expected for k in ("disk", "cdrom", "lun")):
+            expected["disk"] = {}
+        target = next(k for k in ("disk", "cdrom", "lun") if k in expected)
+        expected[target].setdefault("bus", "sata" if target == "cdrom" else "virtio")
+        assert new_disks[name] == expected
 
 
 def test_windows_template_keeps_its_devices() -> None:
@@ -1228,6 +1267,16 @@ def test_equivalent_commands_for_a_template_vm() -> None:
         "#cloud-config\nuser: fedora\npassword: pw-1\nchpasswd: { expire: False }"
     )
     assert "domain.features" in commands["virtctl_missing"]
+
+
+def test_inferred_instancetype_names_the_volume_as_virtctl_does() -> None:
+    vm = manifest("07-datavolume-and-datasource.yaml")
+    args, _ = _virtctl_args(equivalent_commands(vm)["virtctl"])
+    # virtctl names a DataVolume's volume after the DataVolume
+    assert args[args.index("--infer-instancetype-from") + 1] == "cirros-datavolume"
+    assert args[args.index("--infer-preference-from") + 1] == "cirros-datavolume"
+    assert "--memory" not in args
+    assert "type:ds,src:default/cirros-datasource,size:1Gi,name:cirros-datavolume" in args
 
 
 def test_simple_cloud_init_uses_user_and_ssh_key_flags() -> None:

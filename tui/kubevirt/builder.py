@@ -42,6 +42,7 @@ from tui.kubevirt.names import (
     dns1123_label_errors,
     dns1123_subdomain_errors,
     dns_label_problem,
+    dns_subdomain_problem,
     label_value_errors,
     mac_address_error,
     qualified_name_errors,
@@ -56,6 +57,7 @@ _Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 def _load(text: str) -> Any:
     return yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
+
 
 KUBEVIRT_API = "kubevirt.io/v1"
 CDI_API = "cdi.kubevirt.io/v1beta1"
@@ -75,6 +77,7 @@ FORM_BOOT_KINDS = (
     "pxe",
 )
 BOOT_KINDS = (*FORM_BOOT_KINDS, "datavolume", "raw")
+_NEW_DV_KINDS = ("http", "registry", "datasource", "clone-pvc", "blank")  # make a DataVolume
 # Extra disks: a new blank DataVolume, an existing PVC, a container disk; "datavolume" and
 # "raw" as for the boot source.
 FORM_DISK_SOURCES = ("blank", "pvc")
@@ -534,8 +537,7 @@ def _subdomain_problem(value: str | None, what: str) -> str | None:
     if not value:
         return f"{what} is required"
     if dns1123_subdomain_errors(value):
-        suggestion = dns_label_problem(value, max_len=253)
-        return suggestion or f"'{value}' is not a valid {what}"
+        return dns_subdomain_problem(value) or f"'{value}' is not a valid {what}"
     return None
 
 
@@ -558,7 +560,7 @@ def _kind(value: str, kinds: tuple[str, str]) -> str | None:
 def _dv_names(form: VmForm) -> list[tuple[str, str]]:
     """(field id, DataVolume name) of each DataVolume the form creates."""
     out = []
-    if form.boot.kind in ("http", "registry", "datasource", "clone-pvc", "blank"):
+    if form.boot.kind in _NEW_DV_KINDS:
         out.append(("boot.dv_name" if form.boot.dv_name else "name", boot_dv_name(form)))
     for idx, disk in enumerate(form.disks):
         if disk.source == "blank":
@@ -780,16 +782,10 @@ def _check_boot(form: VmForm, add: Any) -> None:
         add("boot.dv_name", problem)
     elif boot.kind == "raw" and not isinstance(boot.volume, dict):
         add("boot.kind", "choose a boot source")
-    if boot.kind in ("http", "registry", "datasource", "clone-pvc", "blank", "datavolume"):
+    if boot.kind in (*_NEW_DV_KINDS, "datavolume"):
         # CDI works a clone's size out from its source; an import or blank disk needs one.
         _check_size_field("boot.size", boot.size, boot.kind in ("http", "registry", "blank"), add)
         _check_storage_class("boot.storage_class", boot.storage_class, add)
-    if boot.boot_order is not None and (
-        isinstance(boot.boot_order, bool)
-        or not isinstance(boot.boot_order, int)
-        or boot.boot_order < 1
-    ):
-        add("boot.boot_order", "the boot order must be 1 or more")
 
 
 def _check_disks(form: VmForm, add: Any) -> None:
@@ -951,7 +947,8 @@ def _check_boot_orders(form: VmForm, add: Any) -> None:
         elif order in used:
             add(field_id, f"boot order {order} is already taken by {used[order]}")
         else:
-            used[order] = field_id.rsplit(".", 1)[0]
+            owner = field_id.rsplit(".", 1)[0]
+            used[order] = "the boot disk" if owner == "boot" else owner
 
 
 def _boot_orders(form: VmForm) -> list[tuple[str, Any]]:
@@ -1882,7 +1879,7 @@ def _virtctl_args(vm: dict[str, Any]) -> tuple[list[str], list[str]]:
     if form.instancetype is not None:
         kind, name = form.instancetype
         if kind == INFER:
-            args += ["--infer-instancetype-from", name]
+            args += ["--infer-instancetype-from", _virtctl_volume(form, name)]
         else:
             args += ["--instancetype", kinds.get(kind, "") + name]
     else:
@@ -1893,7 +1890,7 @@ def _virtctl_args(vm: dict[str, Any]) -> tuple[list[str], list[str]]:
     if form.preference is not None:
         kind, name = form.preference
         if kind == INFER:
-            args += ["--infer-preference-from", name]
+            args += ["--infer-preference-from", _virtctl_volume(form, name)]
         else:
             args += ["--preference", kinds.get(kind, "") + name]
     elif _inferable_volume(form):
@@ -1918,7 +1915,7 @@ def _virtctl_args(vm: dict[str, Any]) -> tuple[list[str], list[str]]:
             args += [flag, value]
         else:
             missing.append(f"the boot disk ({src})")
-    elif boot.kind in ("http", "registry", "datasource", "clone-pvc", "blank"):
+    elif boot.kind in _NEW_DV_KINDS:
         dv = boot_dv_name(form)
         params = {
             "http": f"type:http,url:{boot.url}",
@@ -1992,6 +1989,16 @@ def _virtctl_args(vm: dict[str, Any]) -> tuple[list[str], list[str]]:
     if form.base is not None:
         missing += _template_extras(form)
     return args, missing
+
+
+def _virtctl_volume(form: VmForm, volume: str) -> str:
+    """The name virtctl gives the volume of disk `volume`: a DataVolume's own name."""
+    if volume == form.boot.disk_name and form.boot.kind in _NEW_DV_KINDS:
+        return boot_dv_name(form)
+    for disk in form.disks:
+        if disk.name == volume and disk.source == "blank":
+            return disk_dv_name(form, disk)
+    return volume
 
 
 def _inferable_volume(form: VmForm) -> bool:

@@ -187,3 +187,24 @@ def dns_label_problem(value: str, max_len: int = 63) -> str | None:
         shown = "a space" if bad == [" "] else ", ".join(repr(ch) for ch in bad)
         return f"can't contain {shown} (use lowercase letters, digits and '-'){hint}"
     return f"must start and end with a letter or digit{hint}"
+
+
+def dns_subdomain_problem(value: str, max_len: int = 253) -> str | None:
+    """Like `dns_label_problem`, for a DNS-1123 subdomain (labels joined by dots)."""
+    if value == "":
+        return None
+    if len(value) > max_len:
+        return f"must be at most {max_len} characters (this one has {len(value)})"
+    if _DNS1123_SUBDOMAIN_RE.match(value):
+        return None
+    parts = value.split(".")
+    if any(part == "" for part in parts):
+        return "can't start or end with a dot, or have two dots in a row"
+    problems = [dns_label_problem(part) for part in parts]
+    suggestion = ".".join(suggest_dns_label(part) for part in parts)
+    problem = next(p for p in problems if p)
+    problem = problem.split(": try ", 1)[0].replace(
+        "(use lowercase letters, digits and '-')", "(use lowercase letters, digits, '-' and '.')"
+    )
+    valid = bool(_DNS1123_SUBDOMAIN_RE.match(suggestion))
+    return f"{problem}: try '{suggestion}'" if valid and suggestion != value else problem
