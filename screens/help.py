@@ -6,6 +6,7 @@ its parents, the screen, the app), so it can never drift from what the keys real
 
 from __future__ import annotations
 
+from rich.columns import Columns
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -25,6 +26,16 @@ KEY_NAMES = {
     "slash": "/",
     "space": "space",
     "enter": "enter",
+}
+
+# Every Textual screen binds these; they are not what the view offers, so help leaves them out.
+SCREEN_PLUMBING = {
+    "app.focus_next",
+    "app.focus_previous",
+    "focus_next",
+    "focus_previous",
+    "screen.copy_text",
+    "copy_text",
 }
 
 
@@ -53,6 +64,8 @@ def binding_groups(screen: Screen) -> list[tuple[str, list[tuple[str, str]]]]:
         for key, binding in bindings:
             if binding.system and binding.action not in ("command_palette", "quit"):
                 continue
+            if node is screen and binding.action in SCREEN_PLUMBING:
+                continue
             state = app._check_action_state(binding.action, node)  # noqa: SLF001
             if state is False:
                 continue
@@ -61,7 +74,9 @@ def binding_groups(screen: Screen) -> list[tuple[str, list[tuple[str, str]]]]:
             keys, _ = group.setdefault(binding.action, ([], description))
             if label not in keys:
                 keys.append(label)
-    ordered = sorted(groups.items(), key=lambda item: item[0] == "Global")
+    # The view's own keys first, then the focused widget's, then the global ones.
+    rank = {"View": 0, "Global": 2}
+    ordered = sorted(groups.items(), key=lambda item: rank.get(item[0], 1))
     return [
         (title, [(", ".join(keys), description) for keys, description in actions.values()])
         for title, actions in ordered
@@ -102,16 +117,19 @@ class HelpScreen(ModalScreen[None]):
         box = self.query_one("#help-box")
         box.border_title = "Keys — esc closes"
 
-    def _render_groups(self) -> Table:
-        table = Table.grid(padding=(0, 2))
-        table.add_column(style="bold", no_wrap=True)
-        table.add_column()
+    def _render_groups(self) -> Columns:
+        # One small table per group, flowed side by side: at 160 columns every key fits on
+        # one screen, at 80 they stack and the box scrolls.
+        tables = []
         for title, entries in self.groups:
+            table = Table.grid(padding=(0, 1))
+            table.add_column(style="bold", no_wrap=True)
+            table.add_column(no_wrap=True)
             table.add_row(Text(title, style="bold underline"), "")
             for keys, description in entries:
                 table.add_row(Text(keys), Text(description))
-            table.add_row("", "")
-        return table
+            tables.append(table)
+        return Columns(tables, padding=(1, 3))
 
     def text(self) -> str:
         """The help as plain lines (for tests and for copying)."""
