@@ -643,11 +643,11 @@ def _check_identity(form: VmForm, taken_names: Any, add: Any) -> None:
     if form.namespace and (problem := dns_label_problem(form.namespace)):
         add("namespace", problem)
     for key, value in form.labels.items():
-        if errs := qualified_name_errors(key):
+        if qualified_name_errors(key):
             add(
                 "labels",
-                f"label key '{key}': use letters, digits, '-', '_' and '.' "
-                f"(at most 63), optionally after a DNS prefix and '/' ({errs[0]})",
+                f"label key '{key}': use up to 63 letters, digits, '-', '_' or '.', starting "
+                "and ending with a letter or digit, optionally after a DNS prefix and '/'",
             )
         elif label_value_errors(value):
             add(
@@ -715,7 +715,7 @@ def _check_device(prefix: str, device: str, bus: str, source: str, add: Any) -> 
         add(f"{prefix}.bus", f"choose one of {', '.join(DISK_BUSES)}")
     elif device == "cdrom" and bus == "virtio":
         add(f"{prefix}.bus", "a CD-ROM can't use the virtio bus: use sata")
-    if device == "lun" and source not in ("pvc", "datavolume", "blank", "http", "registry"):
+    if device == "lun" and source not in ("pvc", "datavolume", *_NEW_DV_KINDS):
         add(f"{prefix}.device", "a LUN needs a PVC or DataVolume")
 
 
