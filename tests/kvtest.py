@@ -32,16 +32,20 @@ def skip_unless(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
-_CA_FILES: dict[int, str] = {}
+_CA_FILES: dict[bytes, str] = {}
 
 
 def ca_file(demo: DemoCluster) -> str:
-    """A file holding the demo's CA (the kubernetes client wants a path), one per cluster."""
-    if id(demo) not in _CA_FILES:
+    """A file holding the demo's CA (the kubernetes client wants a path), one per CA.
+
+    Keyed by the certificate itself, not the cluster object: ids are reused once a fixture's
+    cluster is collected, and a stale CA fails verification."""
+    pem = demo.tls.ca_pem
+    if pem not in _CA_FILES:
         fd, path = tempfile.mkstemp(prefix="kvtui-demo-ca-", suffix=".crt")
         os.close(fd)
-        _CA_FILES[id(demo)] = str(demo.write_ca(path))
-    return _CA_FILES[id(demo)]
+        _CA_FILES[pem] = str(demo.write_ca(path))
+    return _CA_FILES[pem]
 
 
 def api_client_for(demo: DemoCluster, *, viewer: bool = False) -> client.ApiClient:
