@@ -279,3 +279,58 @@ async def test_more_than_five_marked_asks_for_the_count(
         await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmDialog))
         for name in names:
             await wait_for(pilot, lambda n=name: status_of(app, n) == "Running", what=name)
+
+
+async def test_builtin_editor_saves_and_refuses_on_conflict(
+    connection: Connection, fresh_demo: Any, screen_text: Any, wait_for: Any, monkeypatch: Any
+) -> None:
+    from textual.widgets import TextArea
+
+    from screens.yaml_edit import YamlEditScreen
+
+    monkeypatch.delenv("EDITOR", raising=False)
+    monkeypatch.delenv("KUBE_EDITOR", raising=False)
+    name = unique("edit")
+    create_vm(connection, name)
+    app = make_app(connection)
+
+    def labels() -> dict[str, str]:
+        vm = connection.request("GET", K.VMS.path(NS, name)).json()
+        return vm["metadata"].get("labels") or {}
+
+    async with app.run_test(size=SIZE) as pilot:
+        await list_ready(pilot, app, wait_for, name)
+        await pilot.press("e")
+        editor = await wait_for(
+            pilot, lambda: isinstance(app.screen, YamlEditScreen) and app.screen
+        )
+        area = editor.query_one(TextArea)
+        # A YAML error is reported with its line and column, nothing is sent.
+        area.text = "metadata: [unclosed\n"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "YAML error at line" in screen_text(app))
+
+        # A good edit saves (after a dry run).
+        area.text = editor.original.replace(f"app: {name}", f"app: {name}\n    edited: one", 1)
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not isinstance(app.screen, YamlEditScreen), what="saved")
+        assert labels().get("edited") == "one"
+
+        # Someone else changes the VM while we edit: 409, shown, not overwritten.
+        await pilot.press("e")
+        editor = await wait_for(
+            pilot, lambda: isinstance(app.screen, YamlEditScreen) and app.screen
+        )
+        connection.request(
+            "PATCH",
+            K.VMS.path(NS, name),
+            body={"metadata": {"labels": {"edited": "by-someone-else"}}},
+            content_type="application/merge-patch+json",
+        )
+        area = editor.query_one(TextArea)
+        area.text = editor.original.replace("edited: one", "edited: two", 1)
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "Not saved" in screen_text(app), what="the conflict")
+        assert "resourceVersion" in screen_text(app)
+        assert isinstance(app.screen, YamlEditScreen), "the edit stays on screen"
+        assert labels().get("edited") == "by-someone-else"

@@ -1,0 +1,224 @@
+"""`e`: edit a VM's YAML, in `$KUBE_EDITOR`/`$EDITOR` when set, else in a built-in editor.
+
+Both paths save with a PUT that carries the resourceVersion the edit started from, so a
+change someone else made meanwhile comes back as 409 Conflict: it is shown, never
+overwritten.
+
+External editor (like `kubectl edit`): the app is suspended and the editor runs on a temp
+file. On a server error the editor opens again with the error as `#` comments on top; if
+the user quits without changing anything after an error, the file is kept and the
+notification says where — a failed save is never lost. The PUT runs while the app is
+suspended: the terminal belongs to the editor then, so nothing waits on the UI.
+
+Built-in editor: a TextArea (YAML highlighting when tree-sitter is installed). `ctrl+s`
+checks the YAML (line and column of a syntax error), asks the server for a dry run, then
+saves; `esc` leaves without saving.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import tempfile
+from typing import Any
+
+import yaml
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Static, TextArea
+
+from tui.cluster import kinds as K
+from tui.cluster.errors import ClusterError
+from widgets.resource_table import plain
+
+
+def _dump(obj: dict[str, Any]) -> str:
+    return yaml.safe_dump(obj, sort_keys=False, allow_unicode=False)
+
+
+def _editable(vm: dict[str, Any]) -> dict[str, Any]:
+    """The VM as a user edits it: without managedFields (noise), everything else kept."""
+    vm = dict(vm)
+    meta = dict(vm.get("metadata") or {})
+    meta.pop("managedFields", None)
+    vm["metadata"] = meta
+    return vm
+
+
+def parse_yaml(text: str) -> tuple[dict[str, Any] | None, str]:
+    """(object, "") or (None, "line L, column C: problem")."""
+    try:
+        obj = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        if mark is not None:
+            return None, f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
+        return None, str(problem)
+    if not isinstance(obj, dict):
+        return None, "the document must be a mapping (a VirtualMachine object)"
+    return obj, ""
+
+
+def _pin_version(obj: dict[str, Any], resource_version: str) -> dict[str, Any]:
+    """Carry the version the edit started from, even if the user deleted the line."""
+    meta = obj.setdefault("metadata", {})
+    if isinstance(meta, dict) and not meta.get("resourceVersion"):
+        meta["resourceVersion"] = resource_version
+    return obj
+
+
+def edit_vm(screen: Any, vm: dict[str, Any]) -> None:
+    """Start editing `vm` from `screen` (a LifecycleMixin screen)."""
+    editor = os.environ.get("KUBE_EDITOR") or os.environ.get("EDITOR")
+    if editor:
+        _edit_external(screen, vm, editor)
+    else:
+        screen.app.push_screen(YamlEditScreen(vm))
+
+
+def _edit_external(screen: Any, vm: dict[str, Any], editor: str) -> None:
+    from screens.lifecycle import _operations_for, error_text
+
+    app = screen.app
+    ops = _operations_for(app)
+    rv = str((vm.get("metadata") or {}).get("resourceVersion") or "")
+    name = str((vm.get("metadata") or {}).get("name") or "vm")
+    fd, path = tempfile.mkstemp(prefix=f"kvtui-edit-{name}-", suffix=".yaml")
+    original = _dump(_editable(vm))
+    with os.fdopen(fd, "w") as handle:
+        handle.write(original)
+    error = ""
+    outcome: tuple[str, str, str] = ("Edit cancelled", f"{name}: nothing changed", "information")
+    with app.suspend():
+        while True:
+            before = open(path).read()
+            subprocess.call([*shlex.split(editor), path])
+            text = open(path).read()
+            if text == before:
+                if error:
+                    outcome = (
+                        "Edit not saved",
+                        f"{error}\nYour edit is kept in {path}",
+                        "error",
+                    )
+                else:
+                    os.unlink(path)
+                break
+            obj, problem = parse_yaml(text)
+            if obj is None:
+                error = f"YAML error: {problem}"
+            else:
+                try:
+                    ops.replace(K.VMS, _pin_version(obj, rv))
+                except ClusterError as err:
+                    error = error_text(err)
+                else:
+                    os.unlink(path)
+                    outcome = ("Saved", f"{name} updated", "information")
+                    break
+            # As kubectl edit does: the error on top, as comments, and back into the editor.
+            body = "\n".join(line for line in text.splitlines() if not line.startswith("# kvtui: "))
+            comments = "\n".join(f"# kvtui: {line}" for line in error.splitlines())
+            with open(path, "w") as handle:
+                handle.write(f"{comments}\n{body}\n")
+    app.notify(plain(outcome[1]), title=outcome[0], severity=outcome[2], markup=False)
+
+
+class YamlEditScreen(Screen):
+    """The built-in YAML editor for one VM."""
+
+    CSS_PATH = "yaml_edit.tcss"
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", priority=True),
+        Binding("escape", "leave", "Back", priority=True),
+    ]
+
+    def __init__(self, vm: dict[str, Any]) -> None:
+        super().__init__()
+        meta = vm.get("metadata") or {}
+        self.namespace = str(meta.get("namespace") or "")
+        self.vm_name = str(meta.get("name") or "")
+        self.resource_version = str(meta.get("resourceVersion") or "")
+        self.original = _dump(_editable(vm))
+        self.saving = False
+
+    def compose(self) -> ComposeResult:
+        yield Static(
+            Text.assemble(
+                ("Edit ", "bold"),
+                plain(f"{self.namespace}/{self.vm_name}"),
+                (f"  (resourceVersion {plain(self.resource_version)})", "dim"),
+            ),
+            id="edit-title",
+        )
+        try:
+            area = TextArea(self.original, language="yaml", id="edit-area")
+        except Exception:  # noqa: BLE001 - no tree-sitter grammar: plain text is fine
+            area = TextArea(self.original, id="edit-area")
+        area.show_line_numbers = True
+        yield area
+        yield Static(id="edit-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(TextArea).focus()
+
+    def status(self, message: str, style: str = "") -> None:
+        self.query_one("#edit-status", Static).update(Text(plain(message), style=style))
+
+    def action_leave(self) -> None:
+        self.app.pop_screen()
+
+    def action_save(self) -> None:
+        if self.saving:
+            return
+        text = self.query_one(TextArea).text
+        obj, problem = parse_yaml(text)
+        if obj is None:
+            self.status(f"YAML error at {problem}", "bold red")
+            return
+        if text == self.original:
+            self.status("Nothing changed.", "italic")
+            return
+        self.saving = True
+        self.status("Checking with the server (dry run)…", "italic")
+        self._save(_pin_version(obj, self.resource_version))
+
+    @work(thread=True, exclusive=True, group="yaml-edit")
+    def _save(self, obj: dict[str, Any]) -> None:
+        from screens.lifecycle import _operations_for, error_text
+
+        ops = _operations_for(self.app)
+        try:
+            ops.replace(K.VMS, obj, dry_run=True)
+            ops.replace(K.VMS, obj)
+        except ClusterError as err:
+            message = error_text(err)
+            if err.is_conflict:
+                try:
+                    current = ops.get(K.VMS, self.namespace, self.vm_name)
+                    now = str((current.get("metadata") or {}).get("resourceVersion") or "?")
+                except ClusterError:
+                    now = "?"
+                message = (
+                    f"Not saved: {message}\nThe VM is now at resourceVersion {now}; your "
+                    f"edit started from {self.resource_version}. Your text is kept here: "
+                    "leave (esc) and edit again to start from the current version."
+                )
+            self.app.call_from_thread(self._failed, message)
+            return
+        self.app.call_from_thread(self._saved)
+
+    def _failed(self, message: str) -> None:
+        self.saving = False
+        self.status(message, "bold red")
+
+    def _saved(self) -> None:
+        self.saving = False
+        self.app.notify(f"{self.namespace}/{self.vm_name} updated", title="Saved", markup=False)
+        self.app.pop_screen()
