@@ -16,15 +16,17 @@ from datetime import datetime, timezone
 from typing import Any
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Input, Static
 
 from screens.lifecycle import LifecycleMixin, Target
 from tui.cluster.informer import Informer, InformerEvent, InformerState
 from tui.cluster.kinds import VMIS, VMS, Kind
+from tui.kubevirt.filters import RowFilter, is_fault, parse_filter, sort_key
 from tui.kubevirt.vm import VmRow, vm_row
 from widgets.resource_table import ResourceTable, plain
 
@@ -40,6 +42,45 @@ CATEGORY_STYLES: dict[str, str | None] = {
 }
 
 InformerFactory = Callable[..., Any]
+
+RESTART_MARK = "⟳"  # in the column of that name: the VM waits for a restart (RestartRequired)
+# Columns dropped first when the terminal is narrow (80 columns keeps name, namespace,
+# status, the restart mark, IP and age): least telling first.
+HIDE_ORDER = ("RUN STRATEGY", "VCPU", "MEM", "READY", "NODE", "IP", "NAMESPACE")
+# k9s's sort keys (anchors §3): shift+n name, shift+p namespace, shift+s status, shift+a
+# age, shift+o node; shift+left/right move the sort to the neighbouring column, which
+# reaches vCPU, memory, IP and the rest without taking keys (M, C, I, R) the lifecycle
+# and editor views use.
+SORT_KEYS = {"N": "NAME", "P": "NAMESPACE", "S": "STATUS", "A": "AGE", "O": "NODE"}
+LIST_BINDINGS = [
+    Binding("slash", "open_filter", "Filter", key_display="/"),
+    Binding("escape", "clear_filter", "Clear filter", show=False),
+    Binding("ctrl+z", "toggle_faults", "Faults"),
+    *(
+        Binding(key, f"sort_by('{column}')", f"Sort by {column.lower()}", show=False)
+        for key, column in SORT_KEYS.items()
+    ),
+    Binding("shift+left", "sort_step(-1)", "Sort by previous column", show=False),
+    Binding("shift+right", "sort_step(1)", "Sort by next column", show=False),
+]
+
+# s (or c) opens the VM's serial console.
+CONSOLE_BINDINGS = [
+    Binding("s", "console", "Console"),
+    Binding("c", "console", "Console", show=False),
+]
+
+
+class FilterInput(Input):
+    """The `/` filter line: esc here clears the filter (and never leaves the view)."""
+
+    BINDINGS = [Binding("escape", "cancel", "Clear filter", show=False)]
+
+    class Cancelled(Message):
+        """The user pressed esc in the filter line."""
+
+    def action_cancel(self) -> None:
+        self.post_message(self.Cancelled())
 
 
 class InformerBatch(Message):
@@ -61,8 +102,7 @@ class VmListScreen(LifecycleMixin, Screen):
 
     CSS_PATH = "vm_list.tcss"
     AGE_REFRESH_SECONDS = 5.0
-    # s (or c) opens the VM's serial console.
-    BINDINGS = [Binding("s", "console", "Console"), Binding("c", "console", "Console", show=False)]
+    BINDINGS = [*LIST_BINDINGS, *CONSOLE_BINDINGS]
 
     def __init__(
         self,
@@ -87,6 +127,10 @@ class VmListScreen(LifecycleMixin, Screen):
         self._states: dict[str, InformerState] = {}
         self._errors: dict[str, str] = {}
         self._synced: set[str] = set()  # informers that have delivered a complete list
+        self._filter: RowFilter = parse_filter("")
+        self._faults_only = False
+        self._sort_column = "NAME"
+        self._sort_reverse = False
 
     @property
     def all_namespaces(self) -> bool:
@@ -94,9 +138,11 @@ class VmListScreen(LifecycleMixin, Screen):
 
     @property
     def columns(self) -> list[str]:
-        if self.all_namespaces:
-            return ["NAME", "NAMESPACE", "STATUS", "READY", "IP", "NODE", "AGE"]
-        return ["NAME", "STATUS", "READY", "IP", "NODE", "AGE"]
+        columns = ["NAME", "NAMESPACE", "STATUS", RESTART_MARK, "READY", "RUN STRATEGY"]
+        columns += ["VCPU", "MEM", "IP", "NODE", "AGE"]
+        if not self.all_namespaces:
+            columns.remove("NAMESPACE")
+        return columns
 
     # ---- layout and life cycle ------------------------------------------------------
 
@@ -107,12 +153,17 @@ class VmListScreen(LifecycleMixin, Screen):
         yield Static(id="vm-title")
         yield Static(id="vm-banner")
         yield ResourceTable(id="vm-table")
+        yield FilterInput(
+            placeholder="filter: text, regex, -l key=value, ! inverts", id="vm-filter"
+        )
         yield Footer()
 
     def on_mount(self) -> None:
         table = self.query_one(ResourceTable)
-        sort_by = ("NAMESPACE", "NAME") if self.all_namespaces else ("NAME",)
-        table.set_columns(self.columns, sort_by=sort_by)
+        hide = [c for c in HIDE_ORDER if c in self.columns]
+        table.set_columns(self.columns, hide_order=hide)
+        self._apply_sort()
+        table.set_filter(self._row_passes)
         table.focus()
         self._update_title()
         self._update_banner()
@@ -196,13 +247,100 @@ class VmListScreen(LifecycleMixin, Screen):
         cells = [row.name]
         if self.all_namespaces:
             cells.append(row.namespace)
-        cells += [row.status, row.ready, row.ip, row.node, row.age]
+        cells += [row.status, RESTART_MARK if row.restart_required else "", row.ready]
+        cells += [row.run_strategy, row.vcpu, row.memory, row.ip, row.node, row.age]
         return cells
 
     def _styles(self, row: VmRow) -> list[str | None]:
         styles: list[str | None] = [None] * len(self.columns)
         styles[self.columns.index("STATUS")] = CATEGORY_STYLES.get(row.category)
+        styles[self.columns.index(RESTART_MARK)] = "bold yellow"
         return styles
+
+    # ---- filter, faults only, sort (k9s keys) ---------------------------------------
+
+    def _row_passes(self, key: str, cells: tuple[str, ...], text: str) -> bool:
+        """The table's filter: faults only (ctrl+z), then the `/` filter."""
+        row = self._rows.get(key)
+        if self._faults_only and (row is None or not is_fault(row.category, row.restart_required)):
+            return False
+        labels: dict[str, str] | None = None
+        if self._filter.mode == "labels" and row is not None:
+            meta = (self._vms.get((row.namespace, row.name)) or {}).get("metadata") or {}
+            labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else None
+        return self._filter.matches(text, labels)
+
+    def action_open_filter(self) -> None:
+        """`/`: the filter line at the bottom; the list filters as you type."""
+        field = self.query_one(FilterInput)
+        field.display = True
+        field.focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # esc clears a filter when there is one; otherwise it goes on to the app (back).
+        if action == "clear_filter":
+            return bool(self._filter.source or self._faults_only)
+        return super().check_action(action, parameters)
+
+    def action_clear_filter(self) -> None:
+        """esc: drop the filter and faults only."""
+        self._faults_only = False
+        self._set_filter("")
+        field = self.query_one(FilterInput)
+        field.value = ""
+        field.display = False
+        self.query_one(ResourceTable).focus()
+
+    @on(Input.Changed, "#vm-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self._set_filter(event.value)
+
+    @on(Input.Submitted, "#vm-filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        # enter keeps the filter (the title shows it) and gives the keys back to the list.
+        field = self.query_one(FilterInput)
+        field.display = False
+        self.query_one(ResourceTable).focus()
+
+    @on(FilterInput.Cancelled)
+    def _filter_cancelled(self) -> None:
+        self.action_clear_filter()
+
+    def _set_filter(self, text: str) -> None:
+        self._filter = parse_filter(text)
+        self.query_one(ResourceTable).set_filter(self._row_passes)
+        self._update_title()
+
+    def action_toggle_faults(self) -> None:
+        """ctrl+z: only VMs in an error status or waiting for a restart."""
+        self._faults_only = not self._faults_only
+        self.query_one(ResourceTable).set_filter(self._row_passes)
+        self._update_title()
+        self.refresh_bindings()
+
+    def action_sort_by(self, column: str) -> None:
+        """Sort by `column`; the same key again reverses the order (as in k9s)."""
+        if column not in self.columns:
+            return
+        if column == self._sort_column:
+            self._sort_reverse = not self._sort_reverse
+        else:
+            self._sort_column, self._sort_reverse = column, False
+        self._apply_sort()
+
+    def action_sort_step(self, step: int) -> None:
+        """shift+left/right: sort by the column left or right of the current sort column."""
+        shown = self.query_one(ResourceTable).shown_columns or self.columns
+        index = shown.index(self._sort_column) if self._sort_column in shown else 0
+        self._sort_column = shown[(index + step) % len(shown)]
+        self._sort_reverse = False
+        self._apply_sort()
+
+    def _apply_sort(self) -> None:
+        # Ties fall back to namespace and name, so equal statuses keep a stable order.
+        columns = [self._sort_column]
+        columns += [c for c in ("NAMESPACE", "NAME") if c in self.columns and c not in columns]
+        self.query_one(ResourceTable).set_sort(columns, reverse=self._sort_reverse, key=sort_key)
 
     def _refresh_ages(self) -> None:
         # Re-deriving the whole row is cheap and upsert only redraws the AGE cells that moved.
@@ -216,7 +354,8 @@ class VmListScreen(LifecycleMixin, Screen):
         return all(state == InformerState.SYNCED for state in self._states.values())
 
     def _update_title(self) -> None:
-        # Short enough for 80 columns: "14 VMs in all namespaces  2 running  5 stopped  1 error".
+        # Counts k9s style, short enough for 80 columns:
+        # "VMs in all namespaces [12/14]  2 running  5 stopped  1 error  </web>  faults only".
         scope = "all namespaces" if self.all_namespaces else f"namespace {plain(self.namespace)}"
         state = self._states.get("vms")
         if "vms" not in self._synced:
@@ -225,9 +364,9 @@ class VmListScreen(LifecycleMixin, Screen):
             title = Text.assemble(("VMs", "bold"), f" in {scope}  ", (waiting, "italic"))
         else:
             total = len(self._rows)
-            title = Text.assemble(
-                (f"{total} VM{'' if total == 1 else 's'}", "bold"), f" in {scope}"
-            )
+            shown = self.query_one(ResourceTable).row_count
+            count = f"[{total}]" if shown == total else f"[{shown}/{total}]"
+            title = Text.assemble(("VMs", "bold"), f" in {scope} ", (count, "bold"))
             counts: dict[str, int] = {}
             for row in self._rows.values():
                 counts[row.category] = counts.get(row.category, 0) + 1
@@ -235,6 +374,14 @@ class VmListScreen(LifecycleMixin, Screen):
                 if counts.get(category):
                     title.append("  ")
                     title.append(f"{counts[category]} {category}", CATEGORY_STYLES[category])
+        if self._filter.source:
+            # What the user typed: plain text, never markup.
+            title.append("  ")
+            title.append(f"</{plain(self._filter.source)}>", "bold cyan")
+            if self._filter.error:
+                title.append(f"  {plain(self._filter.error)}", "bold red")
+        if self._faults_only:
+            title.append("  faults only", "bold red")
         self.query_one("#vm-title", Static).update(title)
 
     def _update_banner(self) -> None:

@@ -1,27 +1,47 @@
 """A table of rows keyed by a stable identity, whose every cell is plain, inert text.
 
 The widget knows nothing of Kubernetes: a screen hands it column names and, per row, a key
-(a uid) with a list of strings. Its public API is deliberately small so a Line-API table for
-10,000+ rows can replace this DataTable-based one without touching screens:
+(a uid) with a list of strings. It is a Line-API widget (a `ScrollView` drawing one `Strip`
+per visible line, as Toolong draws log lines) over its own row model, because Textual's
+DataTable costs O(rows) per removal and per shrinking cell (textual-notes §2.6), which
+makes one watch tick at 10,000 VMs take most of a second.
 
-    set_columns(names, sort_by=...)    upsert(key, cells, styles)    remove(key)    clear()
-    cursor_key                          keys()                        cell(key, column)
+    set_columns(names, sort_by=..., hide_order=...)   upsert(key, cells, styles)
+    remove(key)   clear()   keys()   visible_keys()   cell(key, column)   row_text(key)
+    set_filter(predicate)   set_sort(columns, reverse, key)   cursor_key   marked_keys
+
+Costs: `upsert` of a row whose filter result and sort key did not change is O(columns) and
+redraws one line (only when it is on screen). A row that appears, vanishes or moves marks
+the order dirty; the order (an index list of keys: filtered, then sorted on cached per-row
+sort keys) is rebuilt once per batch, not once per row. Column widths are kept as a count
+of rows per width, so a shrinking cell never re-measures the column. Drawing is
+O(visible lines) with an LRU cache of rendered lines keyed by (row key, row version, ...).
 
 Cells come from the cluster and are untrusted: a VM called `[bold red]x[/]` or one holding
-escape bytes must show literally. So cells are always `rich.text.Text` (never markup), and
-control characters are swapped for visible stand-ins before they reach the terminal.
+escape bytes must show literally. Cells are never parsed as markup, and control characters
+are swapped for visible stand-ins before they reach the terminal.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, ClassVar, NamedTuple
 
-from rich.cells import cell_len
+from rich.cells import cell_len, set_cell_size
+from rich.errors import StyleSyntaxError
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
-from textual.binding import Binding
-from textual.widgets import DataTable
-from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
-from typing_extensions import Self
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 # Unicode characters that reorder or break text (bidi overrides and isolates, line and
 # paragraph separators): harmless to the terminal but able to make a cell lie about its
@@ -30,6 +50,16 @@ _SPOOFING = frozenset(
     [*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x2028, 0x2029]
 )
 REPLACEMENT = "\ufffd"
+ELLIPSIS = "…"
+MARKER = "●"  # drawn in the gutter of a marked row
+GUTTER = 2  # marker + space, always reserved so marking never shifts the columns
+GAP = 2  # spaces between columns
+MAX_COLUMN_WIDTH = 40  # a 63-character VM name should not push every other column away
+
+# (key, cells, casefolded search text) -> keep the row?
+RowFilter = Callable[[str, tuple[str, ...], str], bool]
+# (column name, cell text) -> something comparable with every other result for that column
+SortKey = Callable[[str, str], Any]
 
 
 def _visible(char: str) -> str:
@@ -58,30 +88,153 @@ def plain(value: object) -> str:
 
 
 def plain_cell(value: object, style: str | None = None) -> Text:
-    """A table cell that can never be read as markup or terminal control."""
+    """A cell as a Rich Text that can never be read as markup or terminal control."""
     return Text(plain(value), style=style or "", no_wrap=True, overflow="ellipsis", end="")
 
 
-class ResourceTable(DataTable):
-    """Rows by stable key; updates touch only the cells that changed.
+def search_text(cells: Iterable[str]) -> str:
+    """The text a filter searches: cells casefolded, joined by a newline.
 
-    Use only the methods listed in the module docstring: they are the contract a faster
-    implementation will keep. The DataTable underneath is an implementation detail.
+    Sanitised cells cannot hold a newline (it shows as `^J`), so a match never spans two
+    cells by accident, and `^`/`$` with re.MULTILINE anchor at cell edges.
     """
+    return "\n".join(cells).casefold()
+
+
+def _default_sort_key(_column: str, text: str) -> Any:
+    return text.casefold()
+
+
+@lru_cache(maxsize=256)
+def _parse_style(name: str) -> Style:
+    try:
+        return Style.parse(name)
+    except StyleSyntaxError:
+        # A screen bug, not the cluster's text (styles never come from the cluster): draw plain.
+        return Style.null()
+
+
+def _fit(text: str, width: int) -> str:
+    """`text` padded or cut to exactly `width` cells, an ellipsis marking a cut."""
+    length = cell_len(text)
+    if length == width:
+        return text
+    if length < width:
+        return text + " " * (width - length)
+    if width <= 0:
+        return ""
+    return set_cell_size(text, width - 1) + ELLIPSIS
+
+
+class Column(NamedTuple):
+    """A column as DataTable callers knew it: `label` is its name."""
+
+    label: str
+    key: str
+
+
+@dataclass(slots=True)
+class _Row:
+    cells: tuple[str, ...]
+    styles: tuple[str | None, ...]
+    version: int
+    text: str  # search_text(cells)
+    passes: bool  # the current filter keeps it
+    sort_key: Any
+
+
+class ResourceTable(ScrollView, can_focus=True):
+    """Rows by stable key; updates redraw only the lines that changed and are visible."""
 
     DEFAULT_CSS = """
     ResourceTable {
         height: 1fr;
+        background: $surface;
+        color: $foreground;
+        &:focus {
+            background-tint: $foreground 5%;
+            & > .resource-table--cursor {
+                background: $block-cursor-background;
+                color: $block-cursor-foreground;
+                text-style: $block-cursor-text-style;
+            }
+        }
+        & > .resource-table--header {
+            text-style: bold;
+            background: $panel;
+            color: $foreground;
+        }
+        &:ansi > .resource-table--header {
+            background: ansi_bright_blue;
+            color: ansi_default;
+        }
+        & > .resource-table--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+        & > .resource-table--marked {
+            color: $warning;
+            text-style: bold;
+        }
+        & > .resource-table--sorted {
+            color: $accent;
+        }
     }
     """
 
-    BINDINGS = [
-        # k9s/vi users move with j/k and jump with g/G; arrows and pgup/pgdn come from DataTable.
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
-        Binding("g", "scroll_top", "Top", show=False),
-        Binding("G", "scroll_bottom", "Bottom", show=False),
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "resource-table--header",
+        "resource-table--cursor",
+        "resource-table--marked",
+        "resource-table--sorted",
+    }
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # k9s/vi users move with j/k, jump with g/G and page with ctrl+f/ctrl+b.
+        Binding("up,k", "cursor_up", "Up", show=False),
+        Binding("down,j", "cursor_down", "Down", show=False),
+        Binding("pageup,ctrl+b", "page_up", "Page up", show=False),
+        Binding("pagedown,ctrl+f", "page_down", "Page down", show=False),
+        Binding("home,g", "cursor_top", "Top", show=False),
+        Binding("end,G", "cursor_bottom", "Bottom", show=False),
+        Binding("enter", "select", "Select", show=False),
+        Binding("space", "toggle_mark", "Mark", show=False),
+        Binding("ctrl+backslash", "clear_marks", "Clear marks", show=False),
     ]
+
+    # Style names a screen may use for cells besides any Rich style ("bold red").
+    STYLE_NAMES: ClassVar[dict[str, str]] = {
+        "running": "bold green",
+        "transitional": "yellow",
+        "stopped": "dim",
+        "error": "bold red",
+        "warning": "bold yellow",
+    }
+
+    class Highlighted(Message):
+        """The cursor moved to another row (`key` None: the table is empty)."""
+
+        def __init__(self, table: ResourceTable, key: str | None) -> None:
+            super().__init__()
+            self.table = table
+            self.key = key
+
+        @property
+        def control(self) -> ResourceTable:
+            return self.table
+
+    class Selected(Message):
+        """The user chose the row under the cursor (enter, or a click on the cursor row)."""
+
+        def __init__(self, table: ResourceTable, key: str) -> None:
+            super().__init__()
+            self.table = table
+            self.key = key
+
+        @property
+        def control(self) -> ResourceTable:
+            return self.table
 
     def __init__(
         self,
@@ -89,123 +242,536 @@ class ResourceTable(DataTable):
         name: str | None = None,
         id: str | None = None,  # noqa: A002 - Textual's own parameter name
         classes: str | None = None,
+        disabled: bool = False,
     ) -> None:
-        super().__init__(
-            name=name,
-            id=id,
-            classes=classes,
-            cursor_type="row",
-            zebra_stripes=False,
-            cursor_foreground_priority="renderable",
-        )
-        self._column_names: list[str] = []
-        self._sort_by: list[int] = []
-        # What each row currently shows, to skip updates that change nothing.
-        self._shown: dict[str, tuple[tuple[str, str | None], ...]] = {}
-        self._sort_pending = False
+        super().__init__(name=name, id=id, classes=classes, disabled=disabled)
+        self._columns: list[str] = []
+        self._rows: dict[str, _Row] = {}
+        # Per column, how many rows have a cell of each width: the column's width is the
+        # largest key, so a shrinking cell costs a dict update, not a re-measure.
+        self._width_counts: list[Counter[int]] = []
+        self._widths: list[int] | None = None  # None: recompute before drawing
+        self._measured: list[int] = []  # the last widths laid out
+        self._hide_order: list[int] = []
+        self._shown_columns: list[int] = []
+        self._layout_width = -1  # the viewport width the shown columns were chosen for
+        self._layout_gen = 0  # bumped whenever the geometry of every line changes
+        self._filter: RowFilter | None = None
+        self._sort_columns: list[int] = []
+        self._sort_reverse = False
+        self._sort_key: SortKey = _default_sort_key
+        self._order: list[str] = []
+        self._positions: dict[str, int] = {}
+        self._order_dirty = False
+        self._rebuild_scheduled = False
+        self._cursor = 0
+        self._cursor_key: str | None = None
+        self._marked: set[str] = set()
+        self._line_cache: LRUCache[tuple[Any, ...], Strip] = LRUCache(1024)
+        self._update_count = 0  # cells changed by upsert: lets tests see skipped no-ops
 
-    # ---- the public API -------------------------------------------------------------
+    # ---- columns --------------------------------------------------------------------
 
-    def set_columns(self, names: Sequence[str], *, sort_by: Sequence[str] = ()) -> None:
-        """Replace the columns (and drop all rows); rows stay ordered by `sort_by` columns."""
-        self.clear(columns=True)
-        self._column_names = list(names)
-        self._sort_by = [self._column_names.index(n) for n in sort_by]
-        for index, column in enumerate(self._column_names):
-            self.add_column(plain_cell(column), key=str(index))
+    def set_columns(
+        self,
+        names: Sequence[str],
+        *,
+        sort_by: Sequence[str] = (),
+        hide_order: Sequence[str] = (),
+    ) -> None:
+        """Replace the columns (and drop all rows).
+
+        Rows stay ordered by the `sort_by` columns. When the columns do not fit the width,
+        those in `hide_order` are hidden, first one first, before scrolling sideways.
+        """
+        self._columns = [plain(n) for n in names]
+        self._sort_columns = [self._column_index(n) for n in sort_by]
+        self._sort_reverse = False
+        self._hide_order = [self._column_index(n) for n in hide_order]
+        self.clear()
+
+    @property
+    def column_names(self) -> list[str]:
+        """Every column's name, hidden ones included."""
+        return list(self._columns)
+
+    @property
+    def ordered_columns(self) -> list[Column]:
+        """The columns as DataTable exposed them (`label`), for callers written against it."""
+        return [Column(name, str(i)) for i, name in enumerate(self._columns)]
+
+    @property
+    def shown_columns(self) -> list[str]:
+        """The columns drawn at the current width (narrow terminals hide some)."""
+        self._ensure_layout()
+        return [self._columns[i] for i in self._shown_columns]
+
+    def _column_index(self, name: str) -> int:
+        try:
+            return self._columns.index(name)
+        except ValueError:
+            raise KeyError(f"no column {name!r}") from None
+
+    # ---- rows -----------------------------------------------------------------------
 
     def upsert(
         self, key: str, cells: Sequence[str], styles: Sequence[str | None] | None = None
     ) -> None:
-        """Add the row `key`, or update the cells of it that changed."""
-        if len(cells) != len(self._column_names):
-            raise ValueError(f"{len(cells)} cells for {len(self._column_names)} columns")
-        styles = list(styles) if styles is not None else [None] * len(cells)
-        if len(styles) != len(cells):
-            raise ValueError(f"{len(styles)} styles for {len(cells)} cells")
-        new = tuple((plain(c), s) for c, s in zip(cells, styles, strict=True))
-        old = self._shown.get(key)
-        if old == new:
+        """Add the row `key`, or update it; a row that did not change costs a comparison."""
+        if len(cells) != len(self._columns):
+            raise ValueError(f"{len(cells)} cells for {len(self._columns)} columns")
+        new_styles = tuple(styles) if styles is not None else (None,) * len(cells)
+        if len(new_styles) != len(cells):
+            raise ValueError(f"{len(new_styles)} styles for {len(cells)} cells")
+        new_cells = tuple(plain(c) for c in cells)
+        old = self._rows.get(key)
+        if old is not None and old.cells == new_cells and old.styles == new_styles:
             return
-        self._shown[key] = new
         if old is None:
-            self.add_row(*(plain_cell(c, s) for c, s in new), key=key)
-            self._schedule_sort()
-            return
-        for index, (before, after) in enumerate(zip(old, new, strict=True)):
-            if before == after:
-                continue
-            column_key = str(index)
-            # Growing a column is cheap; re-measuring it on shrink is O(rows), so a column
-            # only grows (see textual-notes §2.6).
-            wider = cell_len(after[0]) > self.columns[column_key].content_width
-            self.update_cell(key, column_key, plain_cell(*after), update_width=wider)
-            if index in self._sort_by and before[0] != after[0]:
-                self._schedule_sort()
+            for counts, text in zip(self._width_counts, new_cells, strict=True):
+                counts[cell_len(text)] += 1
+            self._invalidate_widths()
+            self._update_count += len(new_cells)
+        else:
+            for index, (before, after) in enumerate(zip(old.cells, new_cells, strict=True)):
+                if before != after:
+                    self._count_width(index, before, after)
+            self._update_count += sum(
+                (a, sa) != (b, sb)
+                for a, sa, b, sb in zip(old.cells, old.styles, new_cells, new_styles, strict=True)
+            )
+        text = search_text(new_cells)
+        passes = self._filter is None or bool(self._filter(key, new_cells, text))
+        sort_key = self._row_sort_key(new_cells)
+        version = old.version + 1 if old is not None else 0
+        self._rows[key] = _Row(new_cells, new_styles, version, text, passes, sort_key)
+        if old is None or old.passes != passes or (passes and old.sort_key != sort_key):
+            self._mark_order_dirty()
+        elif passes and not self._order_dirty:
+            self._refresh_key(key)
 
     def remove(self, key: str) -> None:
         """Remove row `key`; removing a row that is not there is not an error."""
-        if self._shown.pop(key, None) is None:
+        old = self._rows.pop(key, None)
+        if old is None:
             return
-        try:
-            self.remove_row(key)
-        except RowDoesNotExist:  # pragma: no cover - _shown and the table agree
-            pass
+        for counts, text in zip(self._width_counts, old.cells, strict=True):
+            width = cell_len(text)
+            counts[width] -= 1
+            if not counts[width]:
+                del counts[width]
+                self._invalidate_widths()
+        self._marked.discard(key)
+        if old.passes:
+            self._mark_order_dirty()
 
-    def clear(self, columns: bool = False) -> Self:
-        """Drop all rows (and the columns too when `columns`)."""
-        self._shown.clear()
-        if columns:
-            self._column_names = []
-            self._sort_by = []
-        return super().clear(columns=columns)
+    def clear(self) -> None:
+        """Drop all rows and marks; keep the columns, the filter and the sort."""
+        self._rows.clear()
+        self._width_counts = [Counter() for _ in self._columns]
+        self._widths = None
+        self._marked.clear()
+        self._order = []
+        self._positions = {}
+        self._cursor = 0
+        self._cursor_key = None
+        self._order_dirty = False
+        self._line_cache.clear()
+        self._layout_gen += 1
+        self._update_virtual_size()
+        self.refresh()
 
     def keys(self) -> Iterator[str]:
-        """The keys of the rows shown, in no particular order."""
-        return iter(self._shown)
+        """The keys of every row held (filtered out or not), in no particular order."""
+        return iter(list(self._rows))
+
+    def visible_keys(self) -> list[str]:
+        """The keys of the rows the filter keeps, in display order."""
+        self._ensure_order()
+        return list(self._order)
+
+    @property
+    def row_count(self) -> int:
+        """How many rows are shown (the filter applied)."""
+        self._ensure_order()
+        return len(self._order)
+
+    @property
+    def total_count(self) -> int:
+        """How many rows the table holds, filtered out or not."""
+        return len(self._rows)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._rows
 
     def cell(self, key: str, column: str) -> str:
-        """The text shown in row `key`, column `column` (after sanitising)."""
+        """The text of row `key`, column `column` (after sanitising)."""
         try:
-            return self._shown[key][self._column_names.index(column)][0]
+            return self._rows[key].cells[self._columns.index(column)]
         except (KeyError, ValueError) as exc:
-            raise CellDoesNotExist(f"{key!r}/{column!r}") from exc
+            raise KeyError(f"{key!r}/{column!r}") from exc
 
     def row_text(self, key: str) -> list[str]:
         """All cells of row `key` as shown."""
-        return [text for text, _ in self._shown[key]]
+        return list(self._rows[key].cells)
+
+    def row_version(self, key: str) -> int:
+        """How many times row `key` changed since it was added (0: never)."""
+        return self._rows[key].version
+
+    def _count_width(self, index: int, before: str, after: str) -> None:
+        counts = self._width_counts[index]
+        old_width, new_width = cell_len(before), cell_len(after)
+        if old_width == new_width:
+            return
+        counts[old_width] -= 1
+        if not counts[old_width]:
+            del counts[old_width]
+        counts[new_width] += 1
+        widths = self._widths
+        if widths is not None and (new_width > widths[index] or old_width not in counts):
+            self._invalidate_widths()  # the column may have grown or shrunk: measure lazily
+
+    # ---- filter and sort ------------------------------------------------------------
+
+    def set_filter(self, predicate: RowFilter | None) -> None:
+        """Show only the rows `predicate(key, cells, search_text)` keeps (None: all rows).
+
+        O(rows) predicate calls, then one order rebuild; the predicate gets the row's
+        casefolded search text precomputed, so a substring filter is one `in` per row.
+        """
+        self._filter = predicate
+        for key, row in self._rows.items():
+            row.passes = predicate is None or bool(predicate(key, row.cells, row.text))
+        self._mark_order_dirty(now=True)
+
+    def set_sort(
+        self, columns: Sequence[str], *, reverse: bool = False, key: SortKey | None = None
+    ) -> None:
+        """Order rows by `columns` (first decides, the rest break ties), `key` per cell."""
+        self._sort_columns = [self._column_index(n) for n in columns]
+        self._sort_reverse = reverse
+        if key is not None:
+            self._sort_key = key
+        for row in self._rows.values():
+            row.sort_key = self._row_sort_key(row.cells)
+        self._layout_gen += 1  # the header shows the sort column
+        self._mark_order_dirty(now=True)
+
+    @property
+    def sort_columns(self) -> list[str]:
+        return [self._columns[i] for i in self._sort_columns]
+
+    @property
+    def sort_reverse(self) -> bool:
+        return self._sort_reverse
+
+    def _row_sort_key(self, cells: tuple[str, ...]) -> Any:
+        if not self._sort_columns:
+            return None
+        sort_key = self._sort_key
+        return tuple(sort_key(self._columns[i], cells[i]) for i in self._sort_columns)
+
+    def _mark_order_dirty(self, now: bool = False) -> None:
+        self._order_dirty = True
+        if now:
+            self._ensure_order()
+            return
+        self._schedule_update()
+
+    def _invalidate_widths(self) -> None:
+        self._widths = None
+        self._schedule_update()
+
+    def _schedule_update(self) -> None:
+        # A batch of upserts rebuilds the order and the layout once, after the batch, and
+        # before the next frame: so no line is drawn from a half-applied batch.
+        if not self._rebuild_scheduled and self.is_mounted:
+            self._rebuild_scheduled = True
+            self.call_later(self._scheduled_update)
+
+    def _scheduled_update(self) -> None:
+        self._rebuild_scheduled = False
+        self._ensure_order()
+        self._ensure_layout()
+
+    def _ensure_order(self) -> None:
+        if not self._order_dirty:
+            return
+        self._order_dirty = False
+        rows = self._rows
+        order = [key for key, row in rows.items() if row.passes]
+        if self._sort_columns:
+            order.sort(key=lambda k: rows[k].sort_key, reverse=self._sort_reverse)
+        self._order = order
+        self._positions = {key: index for index, key in enumerate(order)}
+        # Keep the cursor on the same resource, not on the same line number.
+        before = self._cursor_key
+        if before is not None and before in self._positions:
+            self._cursor = self._positions[before]
+        else:
+            self._cursor = max(0, min(self._cursor, len(order) - 1))
+        self._cursor_key = order[self._cursor] if order else None
+        self._update_virtual_size()
+        self.refresh()
+        if self._cursor_key != before:
+            self.post_message(self.Highlighted(self, self._cursor_key))
+        self._scroll_cursor_into_view()
+
+    # ---- cursor and marks -----------------------------------------------------------
 
     @property
     def cursor_key(self) -> str | None:
-        """The key of the row under the cursor, or None when the table is empty."""
-        if not self.row_count:
-            return None
-        try:
-            row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
-        except CellDoesNotExist:
-            return None
-        return row_key.value
+        """The key of the row under the cursor, or None when no row is shown."""
+        self._ensure_order()
+        return self._cursor_key
 
-    # ---- keeping order --------------------------------------------------------------
+    @property
+    def cursor_row(self) -> int:
+        """The cursor's line among the shown rows (0 at the top)."""
+        self._ensure_order()
+        return self._cursor
 
-    def _schedule_sort(self) -> None:
-        # Many upserts arrive in one batch; sort once after them, not once per row.
-        if self._sort_by and not self._sort_pending:
-            self._sort_pending = True
-            self.call_later(self._sort_rows)
+    def move_cursor_to_key(self, key: str) -> bool:
+        """Put the cursor on row `key`; False when it is not shown."""
+        self._ensure_order()
+        position = self._positions.get(key)
+        if position is None:
+            return False
+        self._move_cursor(position)
+        return True
 
-    def _sort_rows(self) -> None:
-        self._sort_pending = False
-        if not self.row_count:
+    @property
+    def marked_keys(self) -> frozenset[str]:
+        """The rows the user marked (space); actions apply to all of them."""
+        return frozenset(self._marked)
+
+    def set_marked(self, key: str, marked: bool = True) -> None:
+        """Mark or unmark row `key` (rows not held are ignored)."""
+        if key not in self._rows:
             return
-        selected = self.cursor_key
-        columns = [str(i) for i in self._sort_by]
+        if marked:
+            self._marked.add(key)
+        else:
+            self._marked.discard(key)
+        self._refresh_key(key)
 
-        def sort_key(values: object) -> tuple[str, ...]:
-            cells = values if isinstance(values, tuple) else (values,)
-            return tuple(cell.plain.casefold() for cell in cells)  # type: ignore[union-attr]
+    def clear_marks(self) -> None:
+        """Unmark every row."""
+        marked, self._marked = self._marked, set()
+        for key in marked:
+            self._refresh_key(key)
 
-        self.sort(*columns, key=sort_key)
-        # Keep the cursor on the same resource, not on the same line number.
-        if selected is not None and selected in self._shown:
-            self.move_cursor(row=self.get_row_index(selected), animate=False, scroll=False)
+    def _move_cursor(self, position: int) -> None:
+        self._ensure_order()
+        if not self._order:
+            return
+        position = max(0, min(position, len(self._order) - 1))
+        before_key, before = self._cursor_key, self._cursor
+        self._cursor = position
+        self._cursor_key = self._order[position]
+        self.refresh_line(before + 1)
+        self.refresh_line(position + 1)
+        self._scroll_cursor_into_view()
+        if self._cursor_key != before_key:
+            self.post_message(self.Highlighted(self, self._cursor_key))
+
+    @property
+    def _data_height(self) -> int:
+        # Lines for rows: the viewport minus the header (and a horizontal scrollbar).
+        return max(1, self.scrollable_content_region.height - 1)
+
+    def _scroll_cursor_into_view(self) -> None:
+        if not self.is_mounted:
+            return
+        top = round(self.scroll_y)
+        height = self._data_height
+        if self._cursor < top:
+            self.scroll_to(y=self._cursor, animate=False, immediate=True)
+        elif self._cursor >= top + height:
+            self.scroll_to(y=self._cursor - height + 1, animate=False, immediate=True)
+
+    def action_cursor_up(self) -> None:
+        self._move_cursor(self.cursor_row - 1)
+
+    def action_cursor_down(self) -> None:
+        self._move_cursor(self.cursor_row + 1)
+
+    def action_page_up(self) -> None:
+        self._move_cursor(self.cursor_row - self._data_height)
+
+    def action_page_down(self) -> None:
+        self._move_cursor(self.cursor_row + self._data_height)
+
+    def action_cursor_top(self) -> None:
+        self._move_cursor(0)
+
+    def action_cursor_bottom(self) -> None:
+        self._move_cursor(self.row_count - 1)
+
+    def action_select(self) -> None:
+        key = self.cursor_key
+        if key is not None:
+            self.post_message(self.Selected(self, key))
+
+    def action_toggle_mark(self) -> None:
+        """Mark or unmark the cursor row and step down, so repeated space marks a run."""
+        key = self.cursor_key
+        if key is None:
+            return
+        self.set_marked(key, key not in self._marked)
+        self._move_cursor(self._cursor + 1)
+
+    def action_clear_marks(self) -> None:
+        self.clear_marks()
+
+    async def _on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None or offset.y < 1:
+            return
+        position = round(self.scroll_y) + offset.y - 1
+        if position >= self.row_count:
+            return
+        if position == self._cursor and event.chain >= 2:
+            self.action_select()
+        else:
+            self._move_cursor(position)
+
+    # ---- drawing --------------------------------------------------------------------
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._line_cache.clear()
+        self.refresh()
+
+    def _on_focus(self, event: events.Focus) -> None:
+        self._line_cache.clear()
+        self.refresh()
+
+    def _on_blur(self, event: events.Blur) -> None:
+        self._line_cache.clear()
+        self.refresh()
+
+    def _on_resize(self, event: events.Resize) -> None:
+        self._update_virtual_size()
+        self._scroll_cursor_into_view()
+
+    def _refresh_key(self, key: str) -> None:
+        position = self._positions.get(key)
+        if position is not None:
+            self.refresh_line(position + 1)
+
+    def _ensure_widths(self) -> list[int]:
+        if self._widths is None:
+            widths = [
+                min(MAX_COLUMN_WIDTH, max(cell_len(name) + 1, max(counts, default=0)))
+                for name, counts in zip(self._columns, self._width_counts, strict=True)
+            ]
+            if widths != self._measured:
+                self._measured = widths
+                self._layout_width = -1  # widths changed: choose the shown columns again
+            self._widths = widths
+        return self._widths
+
+    def _ensure_layout(self) -> None:
+        widths = self._ensure_widths()
+        available = self.scrollable_content_region.width if self.is_mounted else 0
+        if available == self._layout_width:
+            return
+        self._layout_width = available
+        shown = set(range(len(self._columns)))
+
+        def total() -> int:
+            return GUTTER + sum(widths[i] for i in shown) + GAP * max(0, len(shown) - 1)
+
+        for index in self._hide_order:
+            if available <= 0 or total() <= available:
+                break
+            shown.discard(index)
+        shown_columns = sorted(shown)
+        self._shown_columns = shown_columns
+        self._layout_gen += 1
+        self._update_virtual_size()
+        self.refresh()
+
+    def _line_width(self) -> int:
+        widths = self._ensure_widths()
+        shown = self._shown_columns
+        return GUTTER + sum(widths[i] for i in shown) + GAP * max(0, len(shown) - 1)
+
+    def _update_virtual_size(self) -> None:
+        if not self.is_mounted:
+            return
+        self._ensure_layout()
+        size = Size(self._line_width(), len(self._order) + 1)
+        if size != self.virtual_size:
+            self.virtual_size = size
+
+    def render_line(self, y: int) -> Strip:
+        """Line `y` of the widget: the header on top, then the rows from the scroll offset."""
+        self._ensure_order()
+        self._ensure_layout()
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        if y == 0:
+            strip = self._header_strip()
+        else:
+            position = scroll_y + y - 1
+            if position >= len(self._order):
+                return Strip.blank(width, base)
+            strip = self._row_strip(self._order[position], position == self._cursor)
+        return strip.crop_extend(scroll_x, scroll_x + width, base)
+
+    def _header_strip(self) -> Strip:
+        cache_key = ("header", self._layout_gen, self._sort_reverse)
+        cached = self._line_cache.get(cache_key)
+        if cached is not None:
+            return cached
+        style = self.rich_style + self.get_component_rich_style("resource-table--header")
+        sorted_style = style + self.get_component_rich_style("resource-table--sorted")
+        widths = self._ensure_widths()
+        primary = self._sort_columns[0] if self._sort_columns else None
+        segments = [Segment(" " * GUTTER, style)]
+        for n, index in enumerate(self._shown_columns):
+            if n:
+                segments.append(Segment(" " * GAP, style))
+            name = self._columns[index]
+            if index == primary:
+                # The sort column says so, and which way: k9s marks it the same way.
+                arrow = "↓" if self._sort_reverse else "↑"
+                segments.append(Segment(_fit(name + arrow, widths[index]), sorted_style))
+            else:
+                segments.append(Segment(_fit(name, widths[index]), style))
+        strip = Strip(segments, self._line_width())
+        self._line_cache[cache_key] = strip
+        return strip
+
+    def _row_strip(self, key: str, is_cursor: bool) -> Strip:
+        row = self._rows[key]
+        marked = key in self._marked
+        cache_key = (key, row.version, self._layout_gen, is_cursor, marked)
+        cached = self._line_cache.get(cache_key)
+        if cached is not None:
+            return cached
+        style = self.rich_style
+        if marked:
+            style += self.get_component_rich_style("resource-table--marked")
+        if is_cursor:
+            style += self.get_component_rich_style("resource-table--cursor")
+        widths = self._ensure_widths()
+        names = self.STYLE_NAMES
+        segments = [Segment((MARKER if marked else " ") + " " * (GUTTER - 1), style)]
+        for n, index in enumerate(self._shown_columns):
+            if n:
+                segments.append(Segment(" " * GAP, style))
+            cell_style = row.styles[index]
+            if cell_style:
+                # The cell's colour shows under the cursor too (a red error stays red).
+                segment_style = style + _parse_style(names.get(cell_style, cell_style))
+            else:
+                segment_style = style
+            segments.append(Segment(_fit(row.cells[index], widths[index]), segment_style))
+        strip = Strip(segments, self._line_width())
+        self._line_cache[cache_key] = strip
+        return strip

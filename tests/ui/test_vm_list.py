@@ -165,7 +165,11 @@ async def test_scripted_rows_join_vm_and_vmi(scripted: None, screen_text, wait_f
             "NAME": "web",
             "NAMESPACE": "ns1",
             "STATUS": "Running",
+            "⟳": "",
             "READY": "True",
+            "RUN STRATEGY": "Halted",
+            "VCPU": "1",
+            "MEM": "",
             "IP": "10.0.0.5",
             "NODE": "node-01",
             "AGE": web["AGE"],
@@ -173,7 +177,7 @@ async def test_scripted_rows_join_vm_and_vmi(scripted: None, screen_text, wait_f
         assert web["AGE"].endswith("s")
         assert row_by_name(table, "db")["STATUS"] == "Stopped"
         text = screen_text(app)
-        assert "2 VMs" in text and "1 running" in text and "1 stopped" in text
+        assert "VMs in all namespaces [2]" in text and "1 running" in text and "1 stopped" in text
 
         # The VMI goes away: IP and node go with it; the VM is deleted: its row goes.
         vmis.send(ev("DELETED", vmi("web")))
@@ -201,12 +205,16 @@ async def test_single_namespace_has_no_namespace_column(
         assert [str(c.label) for c in table.ordered_columns] == [
             "NAME",
             "STATUS",
+            "⟳",
             "READY",
+            "RUN STRATEGY",
+            "VCPU",
+            "MEM",
             "IP",
             "NODE",
             "AGE",
         ]
-        assert "namespace ns1" in screen_text(app)
+        assert "VMs in namespace ns1 [1]" in screen_text(app)
 
 
 async def test_scripted_hostile_text_shows_literally(scripted: None, screen_text, wait_for) -> None:
@@ -312,7 +320,19 @@ async def test_demo_shows_seeded_vms_of_all_namespaces(
         shown = {(table.row_text(k)[1], table.row_text(k)[0]) for k in table.keys()}
         assert expected <= shown
         columns = [str(c.label) for c in table.ordered_columns]
-        assert columns == ["NAME", "NAMESPACE", "STATUS", "READY", "IP", "NODE", "AGE"]
+        assert columns == [
+            "NAME",
+            "NAMESPACE",
+            "STATUS",
+            "⟳",
+            "READY",
+            "RUN STRATEGY",
+            "VCPU",
+            "MEM",
+            "IP",
+            "NODE",
+            "AGE",
+        ]
         statuses = {table.cell(k, "STATUS") for k in table.keys()}
         assert "Running" in statuses and "" not in statuses
         # A running VM has an IP and a node from its VMI.
@@ -327,7 +347,7 @@ async def test_demo_shows_seeded_vms_of_all_namespaces(
         assert table.cell(running[0], "NODE")
         text = screen_text(app)
         assert "kvtui-demo" in text and "ns all" in text
-        assert "VMs in all namespaces" in text
+        assert "VMs in all namespaces [" in text
         assert "READ-ONLY" not in text
     connection.close()
 

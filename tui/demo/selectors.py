@@ -7,66 +7,22 @@ from collections.abc import Callable
 from typing import Any
 
 from tui.demo.errors import ApiError
+from tui.kubevirt.selectors import SelectorError
+from tui.kubevirt.selectors import parse_label_selector as _parse_label_selector
 
 Requirement = Callable[[dict[str, str]], bool]
 
-_SET_RE = re.compile(r"^\s*(!?)\s*([A-Za-z0-9._/-]+)\s*(?:(notin|in)\s*\(([^)]*)\))?\s*$")
-_EQ_RE = re.compile(r"^\s*([A-Za-z0-9._/-]+)\s*(==|=|!=)\s*([A-Za-z0-9._-]*)\s*$")
-
-
-def _split_top_level(text: str) -> list[str]:
-    """Split on commas that are not inside `in (...)` parentheses."""
-    parts, depth, cur = [], 0, []
-    for ch in text:
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        if ch == "," and depth == 0:
-            parts.append("".join(cur))
-            cur = []
-        else:
-            cur.append(ch)
-    parts.append("".join(cur))
-    return [p for p in parts if p.strip()]
-
 
 def parse_label_selector(text: str | None) -> Requirement:
-    """A predicate over a labels dict; raises a 400 ApiError on a malformed selector."""
-    if not text or not text.strip():
-        return lambda labels: True
-    reqs: list[Requirement] = []
-    for part in _split_top_level(text):
-        m = _EQ_RE.match(part)
-        if m:
-            key, op, value = m.groups()
-            if op == "!=":
-                reqs.append(lambda lb, k=key, v=value: lb.get(k) != v)
-            else:
-                reqs.append(lambda lb, k=key, v=value: lb.get(k) == v)
-            continue
-        m = _SET_RE.match(part)
-        if m:
-            neg, key, op, values = m.groups()
-            if op:
-                if neg:
-                    raise _bad_selector(text)
-                vals = {v.strip() for v in values.split(",") if v.strip()}
-                if op == "in":
-                    reqs.append(lambda lb, k=key, vs=vals: lb.get(k) in vs)
-                else:
-                    reqs.append(lambda lb, k=key, vs=vals: lb.get(k) not in vs)
-            elif neg:
-                reqs.append(lambda lb, k=key: k not in lb)
-            else:
-                reqs.append(lambda lb, k=key: k in lb)
-            continue
-        raise _bad_selector(text)
-    return lambda labels: all(r(labels) for r in reqs)
+    """A predicate over a labels dict; raises a 400 ApiError on a malformed selector.
 
-
-def _bad_selector(text: str) -> ApiError:
-    return ApiError(400, f"unable to parse requirement: found '{text}', expected: valid selector")
+    The parser lives in tui.kubevirt.selectors (the list filter's `-l` uses it too); the
+    demo only turns its error into the API server's 400.
+    """
+    try:
+        return _parse_label_selector(text)
+    except SelectorError as exc:
+        raise ApiError(400, str(exc)) from None
 
 
 # Field selectors a kind supports, beyond metadata.name and metadata.namespace (which all do).

@@ -63,6 +63,9 @@ class VmRow:
     run_strategy: str
     vcpu: str
     memory: str
+    # The VM's spec changed in a way the running guest only picks up on restart
+    # (KubeVirt's RestartRequired condition): the list marks such rows.
+    restart_required: bool = False
 
     @property
     def key(self) -> str:
@@ -100,6 +103,7 @@ def vm_row(
         run_strategy=run_strategy(spec),
         vcpu=vcpu_text(spec, vmi),
         memory=memory_text(spec, vmi),
+        restart_required=condition_status(status, "RestartRequired") == "True",
     )
 
 
