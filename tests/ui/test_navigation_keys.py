@@ -57,12 +57,20 @@ def move_to(t: ResourceTable, key: str) -> None:
         t.move_cursor(row=t.get_row_index(key))
 
 
+async def until(pilot: Any, predicate: Any, what: str, timeout: float = 15.0) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if predicate():
+            return
+        await pilot.pause(0.05)
+    pytest.fail(f"timed out waiting for {what}")
+
+
 async def command(pilot: Any, line: str) -> None:
+    """Type `:line` and enter, waiting (not sleeping) for the prompt to come and go."""
     await pilot.press("colon")
-    await pilot.pause()
-    assert isinstance(pilot.app.screen, CommandLineScreen)
+    await until(pilot, lambda: isinstance(pilot.app.screen, CommandLineScreen), "the prompt")
     await pilot.press(*line, "enter")
-    await pilot.pause()
+    await until(pilot, lambda: not isinstance(pilot.app.screen, CommandLineScreen), "no prompt")
 
 
 @pytest.mark.parametrize(
