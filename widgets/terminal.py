@@ -207,8 +207,12 @@ class Terminal(ScrollView, can_focus=True):
         self._back = 0  # lines scrolled back; 0 = live
         self._seen_total = 0  # scrollback.total at the last flush
         self._pending = bytearray()
-        self._draining = False
+        self._draining = False  # a _resume is scheduled
+        self._turn_marked = False  # an _end_turn is scheduled
+        self._turn_used = 0.0  # seconds parsed in this event-loop turn
+        self._parse_time = 0.0  # seconds parsed since the last flush
         self._flush_handle: asyncio.TimerHandle | None = None
+        self._painting = False
         self._last_flush = 0.0
         self._search: str | None = None  # query being typed, None when not typing
         self._query = ""
@@ -226,7 +230,7 @@ class Terminal(ScrollView, can_focus=True):
         if not data:
             return
         self._pending += data
-        if not self._draining:
+        if not self._draining:  # else a drain is already scheduled for the next turn
             self._drain()
 
     @property
@@ -288,25 +292,44 @@ class Terminal(ScrollView, can_focus=True):
         self.post_message(self.Input(self, data))
 
     def _drain(self) -> None:
-        """Parse pending bytes for at most PARSE_BUDGET, then yield to the event loop."""
-        self._draining = False
+        """Parse pending bytes within this event-loop turn's budget; continue next turn.
+
+        The budget is per *turn*, not per call: a transport thread may queue hundreds of
+        `feed` callbacks into one turn (`call_soon_threadsafe`), and asyncio runs them all
+        before any timer or paint. Past the budget, `feed` only appends and the rest is
+        parsed in later turns, with painting and input handled in between."""
         pending = self._pending
         emulator = self.emulator
-        deadline = time.perf_counter() + PARSE_BUDGET
-        while pending:
+        loop = self._loop()
+        if loop is None:  # not running in an app: finish now
+            emulator.feed(bytes(pending))
+            pending.clear()
+            return
+        if not self._turn_marked:
+            # Callbacks scheduled now run in the next turn: that is when the budget resets.
+            self._turn_marked = True
+            self._turn_used = 0.0
+            loop.call_soon(self._end_turn)
+        started = time.perf_counter()
+        while pending and self._turn_used + time.perf_counter() - started < PARSE_BUDGET:
             chunk = bytes(pending[:PARSE_SLICE])
             del pending[:PARSE_SLICE]
             emulator.feed(chunk)
-            if time.perf_counter() > deadline:
-                break
-        loop = self._loop()
-        if pending and loop is not None:
+        spent = time.perf_counter() - started
+        self._turn_used += spent
+        self._parse_time += spent
+        if pending and not self._draining:
             self._draining = True
-            loop.call_soon(self._drain)
-        elif pending:  # not running in an app: finish now
-            emulator.feed(bytes(pending))
-            pending.clear()
+            loop.call_soon(self._resume)
         self._schedule_flush()
+
+    def _end_turn(self) -> None:
+        self._turn_marked = False
+
+    def _resume(self) -> None:
+        self._draining = False
+        if self._pending:
+            self._drain()
 
     def _loop(self) -> asyncio.AbstractEventLoop | None:
         if not self.is_attached:
@@ -322,8 +345,13 @@ class Terminal(ScrollView, can_focus=True):
         loop = self._loop()
         if loop is None:
             return
-        interval = BACKLOG_FRAME_INTERVAL if self._pending else FRAME_INTERVAL
-        delay = self._last_flush + interval - time.perf_counter()
+        now = time.perf_counter()
+        # Under a flood (a backlog, or parsing took over a quarter of the time since the
+        # last redraw) redraw less often: each full repaint costs as much as parsing
+        # several KB, and nobody reads text scrolling that fast.
+        busy = self._parse_time > 0.25 * max(now - self._last_flush, FRAME_INTERVAL)
+        interval = BACKLOG_FRAME_INTERVAL if self._pending or busy else FRAME_INTERVAL
+        delay = self._last_flush + interval - now
         if delay <= 0:
             self._flush_now()
         else:
@@ -335,6 +363,7 @@ class Terminal(ScrollView, can_focus=True):
             self._flush_handle.cancel()
             self._flush_handle = None
         self._last_flush = time.perf_counter()
+        self._parse_time = 0.0
         emulator = self.emulator
         dirty = emulator.take_dirty()
         x, y = emulator.cursor
@@ -384,6 +413,13 @@ class Terminal(ScrollView, can_focus=True):
             self._match_style = self.get_component_rich_style("terminal--match")
         return self._base
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._painting = True
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._painting = False
+
     def render_line(self, y: int) -> Strip:
         base = self._styles()
         emulator = self.emulator
@@ -420,7 +456,10 @@ class Terminal(ScrollView, can_focus=True):
                 strip = self._highlight_cells(
                     strip, start, end, self.screen.get_component_rich_style("screen--selection")
                 )
-        strip = strip.apply_offsets(0, line)
+        if not self._painting:
+            # Offsets (for mouse selection) are read by Textual from render_line() at the
+            # time of a click, never from painted frames: skip their cost when painting.
+            strip = strip.apply_offsets(0, line)
         if y == 0 and (self._back or self._search is not None):
             strip = self._overlay_note(strip)
         return strip
