@@ -139,7 +139,6 @@ class _Row:
     styles: tuple[str | None, ...]
     version: int
     text: str  # search_text(cells)
-    passes: bool  # the current filter keeps it
     sort_key: Any
 
 
@@ -257,12 +256,20 @@ class ResourceTable(ScrollView, can_focus=True):
         self._layout_width = -1  # the viewport width the shown columns were chosen for
         self._layout_gen = 0  # bumped whenever the geometry of every line changes
         self._filter: RowFilter | None = None
+        self._contains: str | None = None
+        self._invert = False
+        self._passing: set[str] | None = None  # keys the filter keeps; None: all
         self._sort_columns: list[int] = []
         self._sort_reverse = False
         self._sort_key: SortKey = _default_sort_key
-        self._order: list[str] = []
-        self._positions: dict[str, int] = {}
+        # Every row key in sort order, filtered or not: a filter keystroke only walks it
+        # (O(rows)); sorting again is needed only when rows come, go or change sort keys.
+        self._sorted_all: list[str] = []
+        self._sorted_dirty = False
+        self._order: list[str] = []  # what is shown: _sorted_all through the filter
         self._order_dirty = False
+        self._passing_stale = False  # _passing to be derived from the next order
+        self._style_cache: dict[str, Style] = {}
         self._rebuild_scheduled = False
         self._cursor = 0
         self._cursor_key: str | None = None
@@ -341,11 +348,21 @@ class ResourceTable(ScrollView, can_focus=True):
                 for a, sa, b, sb in zip(old.cells, old.styles, new_cells, new_styles, strict=True)
             )
         text = search_text(new_cells)
-        passes = self._filter is None or bool(self._filter(key, new_cells, text))
+        passes = self._passes(key, new_cells, text)
+        passing = self._passing
+        old_passes = old is not None and (passing is None or key in passing)
+        if passing is not None:
+            if passes:
+                passing.add(key)
+            else:
+                passing.discard(key)
         sort_key = self._row_sort_key(new_cells)
         version = old.version + 1 if old is not None else 0
-        self._rows[key] = _Row(new_cells, new_styles, version, text, passes, sort_key)
-        if old is None or old.passes != passes or (passes and old.sort_key != sort_key):
+        self._rows[key] = _Row(new_cells, new_styles, version, text, sort_key)
+        if old is None or old.sort_key != sort_key:
+            self._sorted_dirty = True
+            self._mark_order_dirty()
+        elif old_passes != passes:
             self._mark_order_dirty()
         elif passes and not self._order_dirty:
             self._refresh_key(key)
@@ -362,8 +379,10 @@ class ResourceTable(ScrollView, can_focus=True):
                 del counts[width]
                 self._invalidate_widths()
         self._marked.discard(key)
-        if old.passes:
-            self._mark_order_dirty()
+        if self._passing is not None:
+            self._passing.discard(key)
+        self._sorted_dirty = True
+        self._mark_order_dirty()
 
     def clear(self) -> None:
         """Drop all rows and marks; keep the columns, the filter and the sort."""
@@ -371,8 +390,11 @@ class ResourceTable(ScrollView, can_focus=True):
         self._width_counts = [Counter() for _ in self._columns]
         self._widths = None
         self._marked.clear()
+        if self._passing is not None:
+            self._passing = set()
+        self._sorted_all = []
+        self._sorted_dirty = False
         self._order = []
-        self._positions = {}
         self._cursor = 0
         self._cursor_key = None
         self._order_dirty = False
@@ -434,16 +456,42 @@ class ResourceTable(ScrollView, can_focus=True):
 
     # ---- filter and sort ------------------------------------------------------------
 
-    def set_filter(self, predicate: RowFilter | None) -> None:
-        """Show only the rows `predicate(key, cells, search_text)` keeps (None: all rows).
+    def set_filter(
+        self,
+        predicate: RowFilter | None = None,
+        *,
+        contains: str | None = None,
+        invert: bool = False,
+    ) -> None:
+        """Show only the rows that pass; no arguments: every row.
 
-        O(rows) predicate calls, then one order rebuild; the predicate gets the row's
-        casefolded search text precomputed, so a substring filter is one `in` per row.
+        `contains` keeps rows whose casefolded search text (see `search_text`) holds it
+        (`invert`: rows that do not), `predicate(key, cells, search_text)` keeps rows it
+        returns true for; both together must both agree. The substring test runs as one
+        comprehension, without a Python call per row: at 10,000 rows that is the
+        difference between ~1 ms and ~8 ms per keystroke.
         """
         self._filter = predicate
-        for key, row in self._rows.items():
-            row.passes = predicate is None or bool(predicate(key, row.cells, row.text))
+        self._contains = contains.casefold() if contains else None
+        self._invert = invert
+        rows = self._rows
+        needle = self._contains
+        if needle is None and predicate is None:
+            self._passing = None
+        elif predicate is None:
+            # Filtered while the order is rebuilt, in one pass over the sorted keys.
+            self._passing = set()
+            self._passing_stale = True
+        else:
+            passes = self._passes
+            self._passing = {k for k, r in rows.items() if passes(k, r.cells, r.text)}
         self._mark_order_dirty(now=True)
+
+    def _passes(self, key: str, cells: tuple[str, ...], text: str) -> bool:
+        needle = self._contains
+        if needle is not None and (needle in text) == self._invert:
+            return False
+        return self._filter is None or bool(self._filter(key, cells, text))
 
     def set_sort(
         self, columns: Sequence[str], *, reverse: bool = False, key: SortKey | None = None
@@ -455,6 +503,7 @@ class ResourceTable(ScrollView, can_focus=True):
             self._sort_key = key
         for row in self._rows.values():
             row.sort_key = self._row_sort_key(row.cells)
+        self._sorted_dirty = True
         self._layout_gen += 1  # the header shows the sort column
         self._mark_order_dirty(now=True)
 
@@ -500,15 +549,31 @@ class ResourceTable(ScrollView, can_focus=True):
             return
         self._order_dirty = False
         rows = self._rows
-        order = [key for key, row in rows.items() if row.passes]
-        if self._sort_columns:
-            order.sort(key=lambda k: rows[k].sort_key, reverse=self._sort_reverse)
+        if self._sorted_dirty:
+            self._sorted_dirty = False
+            keys = list(rows)
+            if self._sort_columns:
+                keys.sort(key=lambda k: rows[k].sort_key, reverse=self._sort_reverse)
+            self._sorted_all = keys
+        passing = self._passing
+        if self._passing_stale:
+            self._passing_stale = False
+            needle = self._contains or ""
+            if self._invert:
+                order = [k for k in self._sorted_all if needle not in rows[k].text]
+            else:
+                order = [k for k in self._sorted_all if needle in rows[k].text]
+            self._passing = set(order)
+        elif passing is None:
+            order = list(self._sorted_all)
+        else:
+            order = [key for key in self._sorted_all if key in passing]
         self._order = order
-        self._positions = {key: index for index, key in enumerate(order)}
         # Keep the cursor on the same resource, not on the same line number.
         before = self._cursor_key
-        if before is not None and before in self._positions:
-            self._cursor = self._positions[before]
+        position = self._index_of(before) if before is not None else None
+        if position is not None:
+            self._cursor = position
         else:
             self._cursor = max(0, min(self._cursor, len(order) - 1))
         self._cursor_key = order[self._cursor] if order else None
@@ -519,6 +584,15 @@ class ResourceTable(ScrollView, can_focus=True):
         self._scroll_cursor_into_view()
 
     # ---- cursor and marks -----------------------------------------------------------
+
+    def _index_of(self, key: str) -> int | None:
+        """Where row `key` is among the shown rows (a C-speed scan), None if not shown."""
+        if key not in self._rows or (self._passing is not None and key not in self._passing):
+            return None
+        try:
+            return self._order.index(key)
+        except ValueError:
+            return None
 
     @property
     def cursor_key(self) -> str | None:
@@ -535,7 +609,7 @@ class ResourceTable(ScrollView, can_focus=True):
     def move_cursor_to_key(self, key: str) -> bool:
         """Put the cursor on row `key`; False when it is not shown."""
         self._ensure_order()
-        position = self._positions.get(key)
+        position = self._index_of(key)
         if position is None:
             return False
         self._move_cursor(position)
@@ -641,25 +715,42 @@ class ResourceTable(ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._line_cache.clear()
-        self.refresh()
+        self._forget_styles()
 
     def _on_focus(self, event: events.Focus) -> None:
-        self._line_cache.clear()
-        self.refresh()
+        self._forget_styles()
 
     def _on_blur(self, event: events.Blur) -> None:
+        self._forget_styles()
+
+    def _forget_styles(self) -> None:
         self._line_cache.clear()
+        self._style_cache.clear()
         self.refresh()
+
+    def _style(self, part: str) -> Style:
+        """The widget's style ("") or a component's, looked up once per style change."""
+        style = self._style_cache.get(part)
+        if style is None:
+            style = self.rich_style
+            if part:
+                style = self.get_component_rich_style(part)
+            self._style_cache[part] = style
+        return style
 
     def _on_resize(self, event: events.Resize) -> None:
         self._update_virtual_size()
         self._scroll_cursor_into_view()
 
     def _refresh_key(self, key: str) -> None:
-        position = self._positions.get(key)
-        if position is not None:
-            self.refresh_line(position + 1)
+        # Only a row on screen needs drawing again: look for it in the visible window
+        # (O(height)), which needs no key -> position map rebuilt on every reorder.
+        if not self.is_mounted or self._order_dirty:
+            return
+        top = round(self.scroll_y)
+        window = self._order[top : top + self._data_height]
+        if key in window:
+            self.refresh_line(top + window.index(key) + 1)
 
     def _ensure_widths(self) -> list[int]:
         if self._widths is None:
@@ -673,9 +764,10 @@ class ResourceTable(ScrollView, can_focus=True):
             self._widths = widths
         return self._widths
 
-    def _ensure_layout(self) -> None:
+    def _ensure_layout(self, available: int | None = None) -> None:
         widths = self._ensure_widths()
-        available = self.scrollable_content_region.width if self.is_mounted else 0
+        if available is None:
+            available = self.scrollable_content_region.width if self.is_mounted else 0
         if available == self._layout_width:
             return
         self._layout_width = available
@@ -710,10 +802,10 @@ class ResourceTable(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         """Line `y` of the widget: the header on top, then the rows from the scroll offset."""
         self._ensure_order()
-        self._ensure_layout()
-        scroll_x, scroll_y = self.scroll_offset
         width = self.scrollable_content_region.width
-        base = self.rich_style
+        self._ensure_layout(width)
+        scroll_x, scroll_y = self.scroll_offset
+        base = self._style("")
         if y == 0:
             strip = self._header_strip()
         else:
@@ -728,8 +820,8 @@ class ResourceTable(ScrollView, can_focus=True):
         cached = self._line_cache.get(cache_key)
         if cached is not None:
             return cached
-        style = self.rich_style + self.get_component_rich_style("resource-table--header")
-        sorted_style = style + self.get_component_rich_style("resource-table--sorted")
+        style = self._style("") + self._style("resource-table--header")
+        sorted_style = style + self._style("resource-table--sorted")
         widths = self._ensure_widths()
         primary = self._sort_columns[0] if self._sort_columns else None
         segments = [Segment(" " * GUTTER, style)]
@@ -754,11 +846,11 @@ class ResourceTable(ScrollView, can_focus=True):
         cached = self._line_cache.get(cache_key)
         if cached is not None:
             return cached
-        style = self.rich_style
+        style = self._style("")
         if marked:
-            style += self.get_component_rich_style("resource-table--marked")
+            style += self._style("resource-table--marked")
         if is_cursor:
-            style += self.get_component_rich_style("resource-table--cursor")
+            style += self._style("resource-table--cursor")
         widths = self._ensure_widths()
         names = self.STYLE_NAMES
         segments = [Segment((MARKER if marked else " ") + " " * (GUTTER - 1), style)]

@@ -59,6 +59,11 @@ class RowFilter:
     _labels: Callable[[Mapping[str, str]], bool] | None = field(default=None, compare=False)
 
     @property
+    def needle(self) -> str:
+        """The casefolded substring a "substring" filter looks for."""
+        return self._needle
+
+    @property
     def active(self) -> bool:
         """Whether the filter can hide rows at all."""
         return self.mode != "all" and self.error is None
