@@ -420,3 +420,57 @@ async def test_theme_change_redraws_with_the_new_base_style(theme: str) -> None:
         app.theme = theme
         await settle(pilot)
         assert cell_style(t.render_line(0), 10).bgcolor == t.rich_style.bgcolor
+
+
+class VetoApp(TerminalApp):
+    """The recipe for the real app: veto the priority bindings while a Terminal has focus."""
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("quit", "command_palette") and isinstance(self.focused, Terminal):
+            return False
+        return super().check_action(action, parameters)
+
+
+async def test_priority_app_bindings_need_a_veto_to_reach_the_guest() -> None:
+    app = TerminalApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+p")  # the command palette takes it
+        await settle(pilot)
+        assert app.sent == []
+    app = VetoApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+p", "ctrl+q")
+        await settle(pilot)
+        assert app.sent == [b"\x10", b"\x11"]
+        assert app.is_running
+
+
+async def test_a_transport_thread_flood_leaves_the_ui_responsive() -> None:
+    """Hundreds of feeds queued into one event-loop turn (call_soon_threadsafe from a reader
+    thread) are parsed over many turns, with redraws and key presses in between."""
+    import asyncio
+    import threading
+
+    app = TerminalApp()
+    async with app.run_test(size=SIZE) as pilot:
+        t = term(app)
+        await settle(pilot)
+        loop = asyncio.get_running_loop()
+        data = numbered(0, 200_000)
+        chunks = [data[i : i + 4096] for i in range(0, len(data), 4096)]
+        thread = threading.Thread(
+            target=lambda: [loop.call_soon_threadsafe(t.feed, chunk) for chunk in chunks]
+        )
+        redraws = t.redraws
+        thread.start()
+        thread.join()
+        await pilot.pause(0.1)
+        assert t._pending  # noqa: SLF001 - still parsing...
+        assert t.redraws > redraws  # ...yet it has redrawn in the meantime
+        await pilot.press("x")
+        await pilot.pause(0.05)
+        assert app.sent == [b"x"]
+        while t._pending:  # noqa: SLF001
+            await pilot.pause(0.05)
+        await settle(pilot)
+        assert drawn(t)[-2] == "line 199999"
