@@ -158,6 +158,9 @@ class KubevirtConsole(ConsoleTransport):
         # Running: look again for this long before calling a drop a takeover.
         self.takeover_check = takeover_check
         self.url = connection.ws_url(CONSOLE_PATH.format(ns=namespace, name=vm))
+        # The kubeconfig's proxy-url, as the client's own requests use it.
+        configuration = getattr(connection.api_client, "configuration", None)
+        self._proxy: str | None = getattr(configuration, "proxy", None) or None
         self.log_path = Path(log) if log is not None else None
         self._log_fd: int | None = None
         if self.log_path is not None:
@@ -473,6 +476,7 @@ class KubevirtConsole(ConsoleTransport):
                 heartbeat=self.heartbeat,
                 timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=2.0),
                 server_hostname=self.connection.tls_server_name,
+                proxy=self._proxy,
                 max_msg_size=0,
             )
         except aiohttp.ClientConnectorCertificateError as exc:
@@ -542,6 +546,7 @@ class KubevirtConsole(ConsoleTransport):
                 headers={**headers, "Accept": "application/json"},
                 timeout=aiohttp.ClientTimeout(total=5.0),
                 server_hostname=self.connection.tls_server_name,
+                proxy=self._proxy,
             ) as response:
                 return await response.json(content_type=None)
         except Refused as refusal:
