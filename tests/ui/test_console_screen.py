@@ -396,8 +396,11 @@ async def test_reopening_returns_to_the_console_and_tab_cycles(kubeconfig: Path,
         t1.data(b"first-output\r\n")
         await pilot.press(EXIT, "q")
         second, t2 = await open_scripted(app, pilot, wait_for, vm="vm2")
+        t1.data(b"while-away\r\n")  # a console in the background keeps its screen up to date
+        await pilot.pause(0.2)
         await pilot.press(EXIT, "tab")
         await wait_for(pilot, lambda: app.screen is first)
+        await wait_for(pilot, lambda: "while-away" in first.terminal.screen_text())
         assert "first-output" in first.terminal.screen_text()
         await pilot.press(EXIT, "tab")
         await wait_for(pilot, lambda: app.screen is second)
