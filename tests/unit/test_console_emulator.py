@@ -335,6 +335,13 @@ def test_decrc_does_not_bring_back_a_hidden_cursor() -> None:
     assert emulator.cursor_visible
 
 
+def test_saved_cursor_is_one_slot_restorable_twice() -> None:
+    emulator = emulate(b"\x1b[2;3H\x1b7" * 1000 + b"\x1b[5;5H\x1b8a\x1b8b")
+    assert len(emulator.screen.savepoints) == 1
+    assert emulator.screen_lines()[1] == "  b"
+    assert emulator.cursor == (3, 1)
+
+
 def test_decstr_soft_reset() -> None:
     emulator = emulate(b"\x1b[?1h\x1b[?25l\x1b[1;31m\x1b[!pX")
     assert not emulator.app_cursor and emulator.cursor_visible

@@ -33,6 +33,7 @@ No Textual here: the widget (`widgets/terminal.py`) turns `Row`s into Strips.
 from __future__ import annotations
 
 import codecs
+import copy
 import re
 import unicodedata
 from collections import deque
@@ -754,6 +755,19 @@ class TerminalScreen(pyte.Screen):
         self._alt_saved = None
         self.app_keypad = False
         super().reset()
+
+    def save_cursor(self) -> None:
+        """DECSC. One slot, as in xterm: pyte stacked every save, so a guest that saves
+        without restoring (a status-line loop) grew the list forever."""
+        super().save_cursor()
+        del self.savepoints[:-1]
+
+    def restore_cursor(self) -> None:
+        """DECRC. Restoring leaves the slot filled (xterm restores the same place again)."""
+        if self.savepoints:
+            saved = self.savepoints[-1]
+            self.savepoints.append(saved._replace(cursor=copy.copy(saved.cursor)))
+        super().restore_cursor()
 
     def save_cursor_sco(self, *params: int) -> None:
         """SCOSC (`CSI s`): like DECSC. With parameters it is DECSLRM (left/right margins),
