@@ -251,6 +251,34 @@ def test_unschedulable_vm_waits_with_a_countdown_then_gives_up(
     wait_for(lambda: len(rec.seen(ConsoleState.WAITING)) > waits, what="waiting again")
 
 
+def test_failed_vmi_gives_the_servers_reason(
+    fresh_demo: Any, tmp_path: Path, consoles: list[KubevirtConsole]
+) -> None:
+    from tui.cluster import kinds as K
+
+    connection = Connection.from_kubeconfig(str(fresh_demo.write_kubeconfig(tmp_path / "kc")))
+    vmi = {
+        "apiVersion": "kubevirt.io/v1",
+        "kind": "VirtualMachineInstance",
+        "metadata": {"name": "solo", "namespace": "default"},
+        "spec": vm_manifest("solo")["spec"]["template"]["spec"],
+    }
+    connection.request(
+        "POST", "/apis/kubevirt.io/v1/namespaces/default/virtualmachineinstances", body=vmi
+    )
+    running(connection, "default", "solo")
+
+    def crash(store: Any) -> None:
+        store.mutate(K.VMIS, "default", "solo", lambda o: o["status"].update(phase="Failed"))
+
+    fresh_demo.call(crash)
+    console, rec = open_console(connection, "default", "solo")
+    consoles.append(console)
+    wait_for(lambda: rec.is_(ConsoleState.DISCONNECTED), what="refused")
+    assert rec.last.reason.endswith("VMI is in failed status")  # 409, in the server's words
+    assert rec.last.retry_in is None
+
+
 def test_viewer_without_console_rights_is_told_so(
     demo, tmp_path: Path, consoles: list[KubevirtConsole]
 ) -> None:
