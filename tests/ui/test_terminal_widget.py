@@ -474,3 +474,19 @@ async def test_a_transport_thread_flood_leaves_the_ui_responsive() -> None:
             await pilot.pause(0.05)
         await settle(pilot)
         assert drawn(t)[-2] == "line 199999"
+
+
+async def test_mouse_selection_is_copied() -> None:
+    app = TerminalApp()
+    async with app.run_test(size=SIZE) as pilot:
+        t = term(app)
+        t.feed(b"hello world\r\nsecond line\r\n")
+        await settle(pilot)
+        await pilot.mouse_down(t, offset=(6, 0))
+        await pilot.hover(t, offset=(5, 1))  # Textual's selection includes the end cell
+        await pilot.mouse_up(t, offset=(5, 1))
+        await settle(pilot)
+        assert app.screen.get_selected_text() == "world\nsecond"
+        t.copy_screen()
+        assert app.clipboard == "world\nsecond"
+        assert app.sent == []  # selecting sends nothing to the guest
