@@ -270,9 +270,11 @@ class VmListScreen(LifecycleMixin, Screen):
         return cells
 
     def _styles(self, row: VmRow) -> list[str | None]:
-        styles: list[str | None] = [None] * len(self.columns)
-        styles[self.columns.index("STATUS")] = CATEGORY_STYLES.get(row.category)
-        styles[self.columns.index(RESTART_MARK)] = "bold yellow"
+        # STATUS and the restart mark sit at index 1 and 2 after NAME (and NAMESPACE).
+        status = 2 if self.all_namespaces else 1
+        styles: list[str | None] = [None] * (10 if status == 1 else 11)
+        styles[status] = CATEGORY_STYLES.get(row.category)
+        styles[status + 1] = "bold yellow"
         return styles
 
     # ---- filter, faults only, sort (k9s keys) ---------------------------------------

@@ -23,6 +23,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from tui.kubevirt.quantity import parse_quantity
@@ -126,8 +127,11 @@ def parse_age(text: str) -> int | None:
 
 def natural_text_key(text: str) -> tuple[tuple[int, int, str], ...]:
     """Text with numbers ordered by value: vm-2 < vm-10; case-insensitive."""
+    folded = fold(text)
+    if not any(c.isdigit() for c in folded):
+        return ((1, 0, folded),)
     parts: list[tuple[int, int, str]] = []
-    for n, part in enumerate(_PARTS_RE.split(fold(text))):
+    for n, part in enumerate(_PARTS_RE.split(folded)):
         if not part:
             continue
         # Odd parts are the digit runs; (0, value) sorts numbers before letters, as ls -v.
@@ -135,6 +139,7 @@ def natural_text_key(text: str) -> tuple[tuple[int, int, str], ...]:
     return tuple(parts)
 
 
+@lru_cache(maxsize=1 << 16)
 def sort_key(column: str, text: str) -> tuple[Any, ...]:
     """A key that orders cells of `column` naturally; keys of one column always compare.
 
