@@ -405,6 +405,8 @@ class ConsoleScreen(Screen[None]):
         if change.state is ConsoleState.CONNECTING:
             return Text(f"{reason or 'connecting'}…", style=style)
         if change.state is ConsoleState.WAITING:
+            if "waiting" in reason.lower():  # the reason already reads as the state
+                return Text(reason, style=style)
             return Text.assemble(("waiting for VM", style), f": {reason}" if reason else "")
         if change.state is ConsoleState.CONNECTED:
             return Text.assemble(
@@ -424,16 +426,13 @@ class ConsoleScreen(Screen[None]):
         return words
 
     def _render_header(self) -> None:
+        # The state right after the VM's name: on a narrow terminal the tail is cut, and
+        # the transport's name and the size matter least.
         header = Text.assemble(
-            ("console ", "dim"),
-            (_plain(self.title_text), "bold"),
-            ("  ", ""),
-            (_plain(self.transport.name), "dim"),
-            ("  ", ""),
-            no_wrap=True,
-            overflow="ellipsis",
+            (_plain(self.title_text), "bold"), "  ", no_wrap=True, overflow="ellipsis"
         )
         header.append_text(self.state_words())
+        header.append(f"  {_plain(self.transport.name)}", "dim")
         if self.size_text:
             header.append(f"  {self.size_text}", "dim")
         self.query_one("#console-header", Static).update(header)

@@ -172,7 +172,7 @@ async def test_s_opens_the_console_and_a_shell_answers(
         assert isinstance(screen.focused, Terminal), "keys go to the terminal at once"
         await wait_for(pilot, lambda: "connected since" in header(app), what="connected")
         text = header(app)
-        assert "console default/testvm" in text and "KubeVirt websocket" in text
+        assert text.startswith("default/testvm  connected since") and "KubeVirt websocket" in text
         footer = str(screen.query_one("#console-footer").render())
         assert "Ctrl+] q leave" in footer, "the way out is always on screen"
 
@@ -213,8 +213,8 @@ async def test_header_while_waiting_and_after_a_refusal(
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, VmListScreen))
         app.open_console("vm-prod", "ml-train-01")  # unschedulable: never Running
-        await wait_for(pilot, lambda: "waiting for VM" in header(app), what="waiting")
-        assert "ErrorUnschedulable" in header(app) and "giving up in" in header(app)
+        await wait_for(pilot, lambda: "waiting for the VM" in header(app), what="waiting")
+        assert "(ErrorUnschedulable), giving up in " in header(app)
         waiting = console_screen(app)
 
         app.open_console("default", "no-such-vm")
@@ -224,7 +224,7 @@ async def test_header_while_waiting_and_after_a_refusal(
         # Opening a second console replaced the first on screen; tab brings it back.
         await pilot.press(EXIT, "tab")
         await wait_for(pilot, lambda: app.screen is waiting, what="the other console")
-        assert "waiting for VM" in header(app)
+        assert "waiting for the VM" in header(app)
 
 
 async def test_takeover_by_another_viewer_is_said_and_not_fought(
@@ -359,9 +359,11 @@ async def test_states_in_the_header_and_hostile_reasons(kubeconfig: Path, wait_f
     async with app.run_test(size=SIZE) as pilot:
         screen, transport = await open_scripted(app, pilot, wait_for, connect=False)
         assert "connecting…" in header(app)
-        assert "console ns1/vm1  scripted" in header(app)
+        assert header(app).startswith("ns1/vm1  connecting…  scripted")
         transport.state(ConsoleState.WAITING, "the VM is not running yet (giving up in 4:59)", 1.0)
         await wait_for(pilot, lambda: "waiting for VM: the VM is not running" in header(app))
+        transport.state(ConsoleState.WAITING, "waiting for the VM to run, giving up in 4:58", 1.0)
+        await wait_for(pilot, lambda: "ns1/vm1  waiting for the VM to run, giving" in header(app))
         transport.state(ConsoleState.CONNECTED, "connected")
         await wait_for(pilot, lambda: "connected since" in header(app))
         hostile = "[bold red]x[/] \x1b[2J"

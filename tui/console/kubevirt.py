@@ -410,18 +410,22 @@ class KubevirtConsole(ConsoleTransport):
                 if left <= 0:
                     minutes = self.wait_timeout / 60
                     span = f"{minutes:g} min" if minutes >= 1 else f"{self.wait_timeout:g} s"
+                    detail = f" ({waiting})" if waiting else ""
                     self._emit(
                         ConsoleState.DISCONNECTED,
-                        f"gave up after {span}: {waiting}"
+                        f"gave up after {span}: the VM did not run{detail}"
                         if stopped_at is None
                         else f"{VM_STOPPED} at {stopped_at}; it did not run again within {span}",
                     )
                     return
+                # Starts with "waiting" so it reads as the state itself in a header.
                 if stopped_at is not None:
-                    waiting = f"{VM_STOPPED} at {stopped_at}; waiting for it to run again"
+                    text = f"{VM_STOPPED} at {stopped_at}; waiting for it to run again"
+                else:
+                    text = "waiting for the VM to run" + (f" ({waiting})" if waiting else "")
                 self._emit(
                     ConsoleState.WAITING,
-                    f"{waiting} (giving up in {_countdown(left)})",
+                    f"{text}, giving up in {_countdown(left)}",
                     retry_in=self.retry_interval,
                 )
                 self.give_up_at = wait_started + self.wait_timeout
@@ -490,7 +494,8 @@ class KubevirtConsole(ConsoleTransport):
             raise _Final(f"the server did not open a websocket: {exc.message}") from exc
 
     async def _judge_refusal(self, refusal: Refused, *, after_stop: bool) -> str | None:
-        """What a refusal means: a reason to wait (str), a transient error (None), or _Final."""
+        """What a refusal means: wait (a str: where the VM is, e.g. "Starting", or ""), a
+        transient error (None), or give up (raises _Final)."""
         status, message = refusal.status, refusal.message
         where = f"{self.namespace}/{self.vm}"
         if status == 400 and "not running" in message.lower():
@@ -500,14 +505,10 @@ class KubevirtConsole(ConsoleTransport):
             printable = (
                 (vm.get("status") or {}).get("printableStatus") if isinstance(vm, dict) else None
             )
-            return (
-                f"the VM is not running yet ({printable})"
-                if printable
-                else "the VM is not running yet"
-            )
+            return str(printable or "")
         if status == 404:
             if after_stop:
-                return "the VM has no instance"
+                return ""
             vm = await self._get(VM_PATH)
             if vm is False:
                 raise _Final(f"VM {where} not found")
@@ -517,7 +518,7 @@ class KubevirtConsole(ConsoleTransport):
                 r.get("action") == "Start" for r in status_.get("stateChangeRequests") or []
             )
             if starting:
-                return f"the VM is {str(printable or 'starting').lower()}"
+                return str(printable or "Starting")
             raise _Final(f"VM {where} has no running instance (is it started?)")
         if status == 409:
             raise _Final(message)
