@@ -150,37 +150,37 @@ class Terminal(ScrollView, can_focus=True):
     class Input(Message):
         """Bytes for the guest: keys, pastes, and the emulator's replies (CPR/DA/18t)."""
 
-        def __init__(self, terminal: Terminal, data: bytes) -> None:
-            self.terminal = terminal
+        def __init__(self, data: bytes, terminal: Terminal | None = None) -> None:
             self.data = data
+            self.terminal = terminal
             super().__init__()
 
         @property
-        def control(self) -> Terminal:
+        def control(self) -> Terminal | None:
             return self.terminal
 
     class Resized(Message):
         """The emulated screen changed size (it follows the widget)."""
 
-        def __init__(self, terminal: Terminal, columns: int, lines: int) -> None:
-            self.terminal = terminal
+        def __init__(self, columns: int, lines: int, terminal: Terminal | None = None) -> None:
             self.columns = columns
             self.lines = lines
+            self.terminal = terminal
             super().__init__()
 
         @property
-        def control(self) -> Terminal:
+        def control(self) -> Terminal | None:
             return self.terminal
 
     class ExitRequested(Message):
         """The exit key was pressed (it is not sent to the guest)."""
 
-        def __init__(self, terminal: Terminal) -> None:
+        def __init__(self, terminal: Terminal | None = None) -> None:
             self.terminal = terminal
             super().__init__()
 
         @property
-        def control(self) -> Terminal:
+        def control(self) -> Terminal | None:
             return self.terminal
 
     def __init__(
@@ -289,7 +289,7 @@ class Terminal(ScrollView, can_focus=True):
 
     def _reply(self, data: bytes) -> None:
         # The emulator answers the guest's queries during feed(): they go out like keys.
-        self.post_message(self.Input(self, data))
+        self.post_message(self.Input(data, self))
 
     def _drain(self) -> None:
         """Parse pending bytes within this event-loop turn's budget; continue next turn.
@@ -537,12 +537,12 @@ class Terminal(ScrollView, can_focus=True):
         self._seen_total = self.emulator.scrollback.total
         self.emulator.take_dirty()
         self.refresh()
-        self.post_message(self.Resized(self, width, height))
+        self.post_message(self.Resized(width, height, self))
 
     # --- input ----------------------------------------------------------------------------
 
     def _send(self, data: bytes) -> None:
-        self.post_message(self.Input(self, data))
+        self.post_message(self.Input(data, self))
 
     def on_key(self, event: events.Key) -> None:
         key = event.key
