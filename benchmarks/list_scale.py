@@ -11,8 +11,9 @@ For each size it prints one line:
   and the same for the work alone (filter + order + redraw of the visible lines);
 - burst lag: VMs modified at 1,000 per second through the demo store for a few seconds;
   how long after the last change the table shows it;
-- peak RSS of this process (resource.getrusage), which also holds the demo server and its
-  10,000 objects; the figure for the UI alone is smaller.
+- peak RSS of this process (resource.getrusage): the UI alone, because the demo server
+  runs in a child process (`--serve`), as a real API server would; in one process its
+  JSON encoding would also compete with the UI for the GIL and distort every time.
 
 Targets (issue 3): first list <= 1.5x kubectl; filter <= 16 ms median at 10,000;
 RSS <= 300 MB; burst lag <= 250 ms.
@@ -29,7 +30,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -107,6 +107,83 @@ def kubectl_time(kubeconfig: Path, expected: int) -> float | None:
     return min(times)
 
 
+def burst(demo: DemoCluster, seconds: float, existing: int, rate: int = 1000) -> str:
+    """Modify VMs at `rate` per second (10 every 10 ms); reply when the last one is sent."""
+    names = [vm_manifest(i)["metadata"] for i in range(existing)]
+    count = int(rate * seconds)
+    begin = time.monotonic()
+    meta: dict[str, Any] = {}
+    strategy = "Halted"
+    for batch in range(0, count, 10):
+        chunk = [names[(batch + i) % len(names)] for i in range(10)]
+        # Alternate each pass over the VMs, so every change is a real one.
+        strategy = "Manual" if (batch // len(names)) % 2 == 0 else "Halted"
+
+        def run(store: Any, chunk: list[dict[str, Any]] = chunk, s: str = strategy) -> None:
+            for m in chunk:
+                store.mutate(
+                    VMS,
+                    m["namespace"],
+                    m["name"],
+                    lambda obj, s=s: obj["spec"].__setitem__("runStrategy", s),
+                )
+
+        demo.call(run, timeout=60)
+        meta = chunk[-1]
+        delay = begin + (batch + 10) / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+    sent = time.monotonic()
+    achieved = count / (sent - begin)
+    return f"{sent} {meta['namespace']} {meta['name']} {strategy} {achieved:.0f}"
+
+
+def serve(kubeconfig: Path) -> None:
+    """The child process: a demo cluster that fills itself and sends bursts on command."""
+    demo = DemoCluster(seed_data=False).start()
+    demo.write_kubeconfig(kubeconfig)
+    print("ready", flush=True)
+    for line in sys.stdin:
+        words = line.split()
+        if not words or words[0] == "quit":
+            break
+        if words[0] == "fill":
+            fill(demo, int(words[1]), int(words[2]))
+            time.sleep(1.0)  # let the simulator write the new VMs' status and settle
+            print("ok", flush=True)
+        elif words[0] == "burst":
+            print(burst(demo, float(words[1]), int(words[2])), flush=True)
+    demo.stop()
+
+
+class Server:
+    """The demo server in a child process, driven over its stdin/stdout."""
+
+    def __init__(self, kubeconfig: Path) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--serve", str(kubeconfig)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        if self.process.stdout.readline().strip() != "ready":
+            raise RuntimeError("the demo server did not start")
+
+    def command(self, line: str) -> str:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(line + "\n")
+        self.process.stdin.flush()
+        return self.process.stdout.readline().strip()
+
+    def close(self) -> None:
+        try:
+            self.command("quit")
+        except (BrokenPipeError, OSError):
+            pass
+        self.process.wait(timeout=30)
+
+
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -116,7 +193,7 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-async def measure_app(demo: DemoCluster, kubeconfig: Path, expected: int, burst: float) -> dict:
+async def measure_app(server: Server, kubeconfig: Path, expected: int, burst: float) -> dict:
     """Start kvtui on the demo, time the first list, the filter and a burst of changes."""
     from screens.vm_list import FilterInput, VmListScreen
     from tui.app import KvtuiApp
@@ -180,52 +257,17 @@ async def measure_app(demo: DemoCluster, kubeconfig: Path, expected: int, burst:
         figures["filter_work_median"] = statistics.median(work)
         figures["filter_work_p95"] = percentile(work, 0.95)
 
-        # ---- burst of watch events -----------------------------------------------
-        names = [vm_manifest(i)["metadata"] for i in range(expected)]
-        rate = 1000
-        done = threading.Event()
-        last: dict[str, Any] = {}
-
-        def modify() -> None:
-            # 10 changes every 10 ms: 1,000 per second, each one a MODIFIED watch event.
-            count = int(rate * burst)
-            begin = time.perf_counter()
-            for batch in range(0, count, 10):
-                chunk = [names[(batch + i) % len(names)] for i in range(10)]
-                strategy = "Manual" if (batch // len(names)) % 2 == 0 else "Halted"
-
-                def run(store: Any, chunk: list[dict[str, Any]] = chunk, s: str = strategy) -> None:
-                    for meta in chunk:
-                        store.mutate(
-                            VMS,
-                            meta["namespace"],
-                            meta["name"],
-                            lambda obj, s=s: obj["spec"].__setitem__("runStrategy", s),
-                        )
-
-                demo.call(run, timeout=60)
-                last["meta"], last["strategy"] = chunk[-1], strategy
-                delay = begin + (batch + 10) / rate - time.perf_counter()
-                if delay > 0:
-                    time.sleep(delay)
-            last["sent"] = time.perf_counter()
-            last["rate"] = count / (last["sent"] - begin)
-            done.set()
-
-        sender = threading.Thread(target=modify, daemon=True)
-        sender.start()
-        while not done.is_set():
-            await asyncio.sleep(0.005)
-        meta, strategy = last["meta"], last["strategy"]
+        # ---- burst of watch events (sent by the server process) -------------------
+        loop = asyncio.get_running_loop()
+        reply = await loop.run_in_executor(None, server.command, f"burst {burst} {expected}")
+        sent, namespace, name, strategy, rate = reply.split()
         key = next(
-            k
-            for k in t.keys()
-            if t.cell(k, "NAME") == meta["name"] and t.cell(k, "NAMESPACE") == meta["namespace"]
+            k for k in t.keys() if t.cell(k, "NAME") == name and t.cell(k, "NAMESPACE") == namespace
         )
         while t.cell(key, "RUN STRATEGY") != strategy:
             await asyncio.sleep(0.002)
-        figures["burst_lag"] = time.perf_counter() - last["sent"]
-        figures["burst_rate"] = last["rate"]
+        figures["burst_lag"] = time.monotonic() - float(sent)
+        figures["burst_rate"] = float(rate)
     connection.close()
     figures["rss"] = rss_mb()
     return figures
@@ -235,21 +277,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000")
     parser.add_argument("--burst-seconds", type=float, default=3.0)
+    parser.add_argument("--serve", metavar="KUBECONFIG", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve:
+        serve(Path(args.serve))
+        return
     sizes = [int(s) for s in args.sizes.split(",")]
 
-    demo = DemoCluster(seed_data=False).start()
     workdir = Path(tempfile.mkdtemp(prefix="kvtui-bench-"))
-    kubeconfig = demo.write_kubeconfig(workdir / "config")
+    kubeconfig = workdir / "config"
+    server = Server(kubeconfig)
     created = 0
     try:
         for size in sizes:
-            fill(demo, created, size)
+            server.command(f"fill {created} {size}")
             created = size
-            time.sleep(1.0)  # let the simulator write the new VMs' status and settle
-            baseline = rss_mb()
             kubectl = kubectl_time(kubeconfig, size)
-            figures = asyncio.run(measure_app(demo, kubeconfig, size, args.burst_seconds))
+            figures = asyncio.run(measure_app(server, kubeconfig, size, args.burst_seconds))
             ratio = f" ({figures['first_list'] / kubectl:.2f}x)" if kubectl else ""
             kubectl_text = f"kubectl {kubectl:.2f} s" if kubectl else "kubectl n/a"
             print(
@@ -260,11 +304,11 @@ def main() -> None:
                 f" p95 {figures['filter_work_p95'] * 1000:.1f} ms)"
                 f" | burst lag {figures['burst_lag'] * 1000:.0f} ms"
                 f" at {figures['burst_rate']:.0f} ev/s"
-                f" | peak RSS {figures['rss']:.0f} MB (demo+data before UI {baseline:.0f} MB)",
+                f" | peak RSS {figures['rss']:.0f} MB (UI process)",
                 flush=True,
             )
     finally:
-        demo.stop()
+        server.close()
 
 
 if __name__ == "__main__":
