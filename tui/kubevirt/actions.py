@@ -30,6 +30,10 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
+from tui.kubevirt.untrusted import as_dict as _dict
+from tui.kubevirt.untrusted import as_list as _list
+from tui.kubevirt.untrusted import as_str as _str
+
 __all__ = [
     "DELETE_PROTECTION_LABEL",
     "Action",
@@ -347,18 +351,3 @@ def _run_strategy(spec: dict[str, Any]) -> str:
 
 def _true(condition: dict[str, Any] | None) -> bool:
     return _str(_dict(condition).get("status")) == "True"
-
-
-# Manifests are untrusted input: anything of the wrong type reads as empty.
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _str(value: Any) -> str:
-    if value is None:
-        return ""
-    return value if isinstance(value, str) else str(value)

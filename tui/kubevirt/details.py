@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from tui.kubevirt.untrusted import as_dict as _dict
+from tui.kubevirt.untrusted import as_list as _list
+from tui.kubevirt.untrusted import as_str as _str
 from tui.kubevirt.vm import condition_status, humanize_age, parse_timestamp, run_strategy
 
 __all__ = [
@@ -455,17 +458,3 @@ def _template_spec(vm: dict[str, Any]) -> dict[str, Any]:
 
 def _domain(spec: dict[str, Any]) -> dict[str, Any]:
     return _dict(spec.get("domain"))
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _str(value: Any) -> str:
-    if value is None:
-        return ""
-    return value if isinstance(value, str) else str(value)

@@ -11,6 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal
 
+from tui.kubevirt.untrusted import as_dict as _dict
+from tui.kubevirt.untrusted import as_list as _list
+from tui.kubevirt.untrusted import as_str as _str
+
 StatusCategory = Literal["running", "transitional", "stopped", "error"]
 
 # virt-controller's printable statuses (KubeVirt vm.go `setPrintableStatus`), by how a user
@@ -250,19 +254,3 @@ def _cpu_count(cpu: dict[str, Any]) -> int:
 
 def _template_domain(spec: dict[str, Any]) -> dict[str, Any]:
     return _dict(_dict(_dict(spec.get("template")).get("spec")).get("domain"))
-
-
-# Manifests are untrusted input: a field can be missing, null or of the wrong type, and the
-# list must still draw. These helpers turn anything unexpected into "empty".
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _str(value: Any) -> str:
-    if value is None:
-        return ""
-    return value if isinstance(value, str) else str(value)
