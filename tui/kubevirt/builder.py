@@ -660,16 +660,7 @@ def _check_identity(form: VmForm, taken_names: Any, add: Any) -> None:
 def _check_size(form: VmForm, add: Any) -> None:
     counts = (("sockets", form.sockets), ("cores", form.cores), ("threads", form.threads))
     if form.instancetype is not None:
-        kind, name = form.instancetype
-        if kind != INFER and _kind(kind, INSTANCETYPE_KINDS) is None:
-            add("instancetype", f"unknown instancetype kind '{kind}'")
-        if not name:
-            add("instancetype", "choose an instancetype")
-        elif kind == INFER:
-            if name not in _volume_names(form):
-                add("instancetype", f"there is no volume '{name}' to infer the instancetype from")
-        elif problem := _subdomain_problem(name, "instancetype name"):
-            add("instancetype", problem)
+        _check_reference(form, "instancetype", form.instancetype, INSTANCETYPE_KINDS, add)
         for field_id, value in counts:
             if value not in (None, 0):
                 add(field_id, "the instancetype sets the CPUs: leave this empty")
@@ -689,16 +680,24 @@ def _check_size(form: VmForm, add: Any) -> None:
             except ValueError as exc:
                 add("memory", str(exc))
     if form.preference is not None:
-        kind, name = form.preference
-        if kind != INFER and _kind(kind, PREFERENCE_KINDS) is None:
-            add("preference", f"unknown preference kind '{kind}'")
-        if not name:
-            add("preference", "choose a preference")
-        elif kind == INFER:
-            if name not in _volume_names(form):
-                add("preference", f"there is no volume '{name}' to infer the preference from")
-        elif problem := _subdomain_problem(name, "preference name"):
-            add("preference", problem)
+        _check_reference(form, "preference", form.preference, PREFERENCE_KINDS, add)
+
+
+def _check_reference(
+    form: VmForm, field_id: str, ref: tuple[str, str], kinds: Any, add: Any
+) -> None:
+    """An instancetype or preference reference: a known kind, and a name (or, to infer it,
+    a volume of the VM)."""
+    kind, name = ref
+    if kind != INFER and _kind(kind, kinds) is None:
+        add(field_id, f"unknown {field_id} kind '{kind}'")
+    if not name:
+        add(field_id, f"choose {'an' if field_id[0] in 'aeiou' else 'a'} {field_id}")
+    elif kind == INFER:
+        if name not in _volume_names(form):
+            add(field_id, f"there is no volume '{name}' to infer the {field_id} from")
+    elif problem := _subdomain_problem(name, f"{field_id} name"):
+        add(field_id, problem)
 
 
 def _volume_names(form: VmForm) -> set[str]:
