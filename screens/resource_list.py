@@ -21,13 +21,12 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from screens.watching import InformerFactory, Watching
 from tui.cluster import kinds as kind_table
-from tui.cluster.informer import Informer, InformerEvent, InformerState
+from tui.cluster.informer import Informer, InformerEvent
 from tui.kubevirt import listing
 from tui.navigation import View
 from widgets.resource_table import ResourceTable, plain
-
-InformerFactory = Callable[..., Any]
 
 
 class ListBatch(Message):
@@ -44,7 +43,7 @@ def _ident(kind_key: str, obj: dict[str, Any]) -> tuple[str, str, str]:
     return (kind_key, str(meta.get("namespace") or ""), str(meta.get("name") or ""))
 
 
-class ResourceListScreen(Screen):
+class ResourceListScreen(Watching, Screen):
     """The objects of a view's kinds in one namespace or all, live."""
 
     DEFAULT_CSS = """
@@ -52,6 +51,7 @@ class ResourceListScreen(Screen):
     ResourceListScreen #list-banner { height: auto; padding: 0 1; background: $warning 30%; }
     """
     BINDINGS = [Binding("enter", "open", "Open", show=True)]
+    BATCH_MESSAGE = ListBatch
     AGE_REFRESH_SECONDS = 5.0
 
     def __init__(
@@ -70,15 +70,11 @@ class ResourceListScreen(Screen):
         self.view = view
         self.namespace = namespace
         self.kinds = [kind_table.by_key(key) for key in view.kinds]
-        self._informer_factory = informer_factory
+        self._init_watching(informer_factory)
         self._on_open = on_open
-        self._informers: list[Any] = []
-        self._unsubscribe: list[Callable[[], None]] = []
         self._objects: dict[tuple[str, str, str], dict[str, Any]] = {}
         self._row_keys: dict[tuple[str, str, str], str] = {}
         self._by_row: dict[str, tuple[str, str, str]] = {}
-        self._states: dict[str, InformerState] = {}
-        self._errors: dict[str, str] = {}
         self._synced: set[str] = set()
         self.columns = listing.columns(view.name, self.kinds, namespace is None)
 
@@ -102,45 +98,21 @@ class ResourceListScreen(Screen):
         self._update_title()
         self._update_banner()
         for kind in self.kinds:
-            self._start_informer(kind)
+            self._start_informer(kind.key, kind)
         self.set_interval(self.AGE_REFRESH_SECONDS, self._refresh_ages, name="list ages")
 
     def on_unmount(self) -> None:
         self.stop_informers()
-
-    def _start_informer(self, kind: kind_table.Kind) -> None:
-        informer = self._informer_factory(self.api_client, kind, self.namespace)
-        self._informers.append(informer)
-        self._states[kind.key] = InformerState.STARTING
-
-        def deliver(events: list[InformerEvent]) -> None:
-            # The informer's thread: hand over only.
-            self.post_message(ListBatch(kind.key, list(events)))
-
-        self._unsubscribe.append(informer.add_listener(deliver))
-        informer.start()
-
-    def stop_informers(self) -> None:
-        """Stop watching (idempotent)."""
-        for unsubscribe in self._unsubscribe:
-            unsubscribe()
-        self._unsubscribe.clear()
-        for informer in self._informers:
-            informer.stop()
-        self._informers.clear()
 
     # ---- events ------------------------------------------------------------------------
 
     def on_list_batch(self, message: ListBatch) -> None:
         touched: set[tuple[str, str, str]] = set()
         for event in message.events:
-            if event.state is not None:
-                self._states[message.kind_key] = event.state
+            self._note_state(message.kind_key, event)
             if event.type == "SYNCED":
                 self._synced.add(message.kind_key)
-            if event.type in ("STATE", "SYNCED"):
-                self._errors[message.kind_key] = str(event.error) if event.error else ""
-            elif event.obj is not None and event.type in ("ADDED", "MODIFIED"):
+            if event.obj is not None and event.type in ("ADDED", "MODIFIED"):
                 ident = _ident(message.kind_key, event.obj)
                 self._objects[ident] = event.obj
                 touched.add(ident)
@@ -195,25 +167,9 @@ class ResourceListScreen(Screen):
         self.query_one("#list-title", Static).update(title)
 
     def _update_banner(self) -> None:
-        banner = self.query_one("#list-banner", Static)
-        trouble = [
-            (key, state)
-            for key, state in self._states.items()
-            if state in (InformerState.DISCONNECTED, InformerState.ERROR)
-        ]
-        if not trouble:
-            banner.update("")
-            banner.display = False
-            return
-        key, state = trouble[0]
-        if state == InformerState.DISCONNECTED:
-            text = "Disconnected from the cluster; reconnecting. The list may be out of date."
-        else:
-            text = f"Cannot watch {kind_table.by_key(key).plural}."
-        if self._errors.get(key):
-            text += f" ({self._errors[key]})"
-        banner.update(Text(plain(text), no_wrap=True, overflow="ellipsis"))
-        banner.display = True
+        self._show_watch_banner(
+            self.query_one("#list-banner", Static), lambda key: kind_table.by_key(key).plural
+        )
 
     def selected(self) -> dict[str, Any] | None:
         """The object under the cursor, or None."""

@@ -12,7 +12,6 @@ Keys: `1`–`6` pick a tab (`y` the YAML tab, as k9s's y), `ctrl+y` copies the Y
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -28,6 +27,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from screens.lifecycle import LifecycleMixin, Target
+from screens.watching import InformerFactory, Watching
 from tui.cluster import kinds as K
 from tui.cluster.informer import Informer, InformerEvent, InformerState
 from tui.kubevirt.details import (
@@ -39,8 +39,6 @@ from tui.kubevirt.details import (
     snapshots_for,
 )
 from widgets.resource_table import plain
-
-InformerFactory = Callable[..., Any]
 
 TABS = ("overview", "yaml", "disks", "nics", "snapshots", "events")
 TAB_TITLES = {
@@ -74,10 +72,11 @@ def _table(*columns: str) -> Table:
     return table
 
 
-class VmDetailsScreen(LifecycleMixin, Screen):
+class VmDetailsScreen(LifecycleMixin, Watching, Screen):
     """Details of the VM `namespace/name`, kept live by namespace-scoped informers."""
 
     CSS_PATH = "vm_details.tcss"
+    BATCH_MESSAGE = DetailsBatch
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("y", "show_tab('yaml')", "YAML", show=False),
@@ -100,10 +99,7 @@ class VmDetailsScreen(LifecycleMixin, Screen):
         self.api_client = api_client
         self.namespace = namespace
         self.vm_name = name
-        self._informer_factory = informer_factory
-        self._informers: dict[str, Any] = {}
-        self._unsubscribe: list[Callable[[], None]] = []
-        self._states: dict[str, InformerState] = {}
+        self._init_watching(informer_factory)
         self._redraw_pending = False
         self._yaml_text = ""
 
@@ -131,38 +127,15 @@ class VmDetailsScreen(LifecycleMixin, Screen):
             ("snapshots", K.SNAPSHOTS, None),
             ("datavolumes", K.DATAVOLUMES, None),
         ):
-            self._start_informer(key, kind, selector)
+            self._start_informer(key, kind, label_selector=selector)
         self._redraw()
 
     def on_unmount(self) -> None:
         self.stop_informers()
 
-    def _start_informer(self, key: str, kind: K.Kind, selector: str | None) -> None:
-        kwargs: dict[str, Any] = {"label_selector": selector} if selector else {}
-        informer = self._informer_factory(self.api_client, kind, self.namespace, **kwargs)
-        self._informers[key] = informer
-        self._states[key] = InformerState.STARTING
-
-        def deliver(events: list[InformerEvent]) -> None:
-            # The informer's thread: hand over, never touch widgets here.
-            self.post_message(DetailsBatch(key, list(events)))
-
-        self._unsubscribe.append(informer.add_listener(deliver))
-        informer.start()
-
-    def stop_informers(self) -> None:
-        """Stop watching (idempotent)."""
-        for unsubscribe in self._unsubscribe:
-            unsubscribe()
-        self._unsubscribe.clear()
-        for informer in self._informers.values():
-            informer.stop()
-        self._informers.clear()
-
     def on_details_batch(self, message: DetailsBatch) -> None:
         for event in message.events:
-            if event.state is not None:
-                self._states[message.key] = event.state
+            self._note_state(message.key, event)
         # Many batches can arrive together (six informers): draw once after them.
         if not self._redraw_pending:
             self._redraw_pending = True

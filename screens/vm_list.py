@@ -24,8 +24,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from screens.lifecycle import LifecycleMixin, Target
+from screens.watching import InformerFactory, Watching
 from tui.cluster.informer import Informer, InformerEvent, InformerState
-from tui.cluster.kinds import VMIS, VMS, Kind
+from tui.cluster.kinds import VMIS, VMS
 from tui.kubevirt.filters import RowFilter, is_fault, parse_filter, sort_key
 from tui.kubevirt.vm import VmRow, vm_row
 from widgets.resource_table import ResourceTable, plain
@@ -41,7 +42,6 @@ CATEGORY_STYLES: dict[str, str | None] = {
     "error": "bold red",
 }
 
-InformerFactory = Callable[..., Any]
 
 RESTART_MARK = "⟳"  # in the column of that name: the VM waits for a restart (RestartRequired)
 # Columns dropped first when the terminal is narrow (80 columns keeps name, namespace,
@@ -97,12 +97,13 @@ def _object_key(obj: dict[str, Any] | None) -> ObjectKey:
     return (str(meta.get("namespace") or ""), str(meta.get("name") or ""))
 
 
-class VmListScreen(LifecycleMixin, Screen):
+class VmListScreen(LifecycleMixin, Watching, Screen):
     """All VMs of one namespace, or of all namespaces, with their live status."""
 
     CSS_PATH = "vm_list.tcss"
     AGE_REFRESH_SECONDS = 5.0
     BINDINGS = [*LIST_BINDINGS, *CONSOLE_BINDINGS]
+    BATCH_MESSAGE = InformerBatch
 
     def __init__(
         self,
@@ -116,16 +117,12 @@ class VmListScreen(LifecycleMixin, Screen):
         super().__init__(name=name)
         self.api_client = api_client
         self.namespace = namespace
-        self._informer_factory = informer_factory
-        self._informers: dict[str, Any] = {}
-        self._unsubscribe: list[Callable[[], None]] = []
+        self._init_watching(informer_factory)
         self._vms: dict[ObjectKey, dict[str, Any]] = {}
         self._vmis: dict[ObjectKey, dict[str, Any]] = {}
         # Which table row (VM uid) shows which VM, so a VMI event finds its row.
         self._row_keys: dict[ObjectKey, str] = {}
         self._rows: dict[str, VmRow] = {}
-        self._states: dict[str, InformerState] = {}
-        self._errors: dict[str, str] = {}
         self._synced: set[str] = set()  # informers that have delivered a complete list
         self._filter: RowFilter = parse_filter("")
         self._faults_only = False
@@ -176,42 +173,16 @@ class VmListScreen(LifecycleMixin, Screen):
     def on_unmount(self) -> None:
         self.stop_informers()
 
-    def _start_informer(self, key: str, kind: Kind) -> None:
-        informer = self._informer_factory(self.api_client, kind, self.namespace)
-        self._informers[key] = informer
-        self._states[key] = InformerState.STARTING
-
-        def deliver(events: list[InformerEvent]) -> None:
-            # Runs on the informer's thread: hand over, never touch widgets here.
-            self.post_message(InformerBatch(key, list(events)))
-
-        self._unsubscribe.append(informer.add_listener(deliver))
-        informer.start()
-
-    def stop_informers(self) -> None:
-        """Stop watching (idempotent). The informers are daemon threads; this ends them now."""
-        for unsubscribe in self._unsubscribe:
-            unsubscribe()
-        self._unsubscribe.clear()
-        for informer in self._informers.values():
-            informer.stop()
-        self._informers.clear()
-
     # ---- applying events (UI thread) ------------------------------------------------
 
     def on_informer_batch(self, message: InformerBatch) -> None:
         store = self._vms if message.kind == "vms" else self._vmis
         touched: set[ObjectKey] = set()
         for event in message.events:
-            if event.state is not None:
-                self._states[message.kind] = event.state
+            self._note_state(message.kind, event)
             if event.type == "SYNCED":
                 self._synced.add(message.kind)
-            if event.type in ("STATE", "SYNCED"):
-                # A relist reports what changed meanwhile (DELETED included), so SYNCED
-                # needs no reconciling here; it only clears the banner's reason.
-                self._errors[message.kind] = str(event.error) if event.error else ""
-            elif event.type in ("ADDED", "MODIFIED") and event.obj is not None:
+            if event.type in ("ADDED", "MODIFIED") and event.obj is not None:
                 key = _object_key(event.obj)
                 store[key] = event.obj
                 touched.add(key)
@@ -428,29 +399,10 @@ class VmListScreen(LifecycleMixin, Screen):
         self.query_one("#vm-title", Static).update(title)
 
     def _update_banner(self) -> None:
-        banner = self.query_one("#vm-banner", Static)
-        trouble = [
-            (key, state)
-            for key, state in self._states.items()
-            if state in (InformerState.DISCONNECTED, InformerState.ERROR)
-        ]
-        if not trouble:
-            banner.update("")
-            banner.display = False
-            return
-        key, state = trouble[0]
-        reason = self._errors.get(key) or ""
-        if state == InformerState.DISCONNECTED:
-            text = "Disconnected from the cluster; reconnecting. The list may be out of date."
-        else:
-            what = "VirtualMachines" if key == "vms" else "VirtualMachineInstances"
-            text = f"Cannot watch {what}."
-        if reason:
-            text += f" ({reason})"
-        banner.set_class(state == InformerState.ERROR, "-error")
-        # Error texts can quote the server: plain Text, with controls made visible.
-        banner.update(Text(plain(text), no_wrap=True, overflow="ellipsis"))
-        banner.display = True
+        self._show_watch_banner(
+            self.query_one("#vm-banner", Static),
+            lambda key: "VirtualMachines" if key == "vms" else "VirtualMachineInstances",
+        )
 
     # ---- lifecycle and details (screens/lifecycle.py, screens/vm_details.py) ------------
     # LifecycleMixin brings the lifecycle keys (t x r ctrl+k z Z b m M ctrl+d e); this block
