@@ -462,53 +462,54 @@ class Operations:
     def _vm_ref(vm: str) -> dict[str, str]:
         return {"apiGroup": K.KUBEVIRT, "kind": "VirtualMachine", "name": vm}
 
-    @staticmethod
-    def _metadata(ns: str, name: str | None, generate: str) -> dict[str, str]:
-        return (
+    def _create_named(
+        self, kind: Kind, ns: str, name: str | None, generate: str, spec: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Create a `kind` with `spec`, named `name` or generated from the prefix `generate`."""
+        metadata = (
             {"namespace": ns, "name": name} if name else {"namespace": ns, "generateName": generate}
         )
+        obj = {
+            "apiVersion": kind.api_version,
+            "kind": kind.kind,
+            "metadata": metadata,
+            "spec": spec,
+        }
+        return self.create(kind, obj, ns)
 
     def snapshot(self, ns: str, vm: str, name: str | None = None) -> dict[str, Any]:
         """Create a VirtualMachineSnapshot of `vm` (generated name `<vm>-snapshot-…`)."""
-        obj = {
-            "apiVersion": K.SNAPSHOTS.api_version,
-            "kind": K.SNAPSHOTS.kind,
-            "metadata": self._metadata(ns, name, f"{vm}-snapshot-"),
-            "spec": {"source": self._vm_ref(vm)},
-        }
-        return self.create(K.SNAPSHOTS, obj, ns)
+        return self._create_named(
+            K.SNAPSHOTS, ns, name, f"{vm}-snapshot-", {"source": self._vm_ref(vm)}
+        )
 
     def restore(self, ns: str, vm: str, snapshot: str, name: str | None = None) -> dict[str, Any]:
         """Create a VirtualMachineRestore of `snapshot` onto `vm` (which must be stopped)."""
-        obj = {
-            "apiVersion": K.RESTORES.api_version,
-            "kind": K.RESTORES.kind,
-            "metadata": self._metadata(ns, name, f"{vm}-restore-"),
-            "spec": {"target": self._vm_ref(vm), "virtualMachineSnapshotName": snapshot},
-        }
-        return self.create(K.RESTORES, obj, ns)
+        return self._create_named(
+            K.RESTORES,
+            ns,
+            name,
+            f"{vm}-restore-",
+            {"target": self._vm_ref(vm), "virtualMachineSnapshotName": snapshot},
+        )
 
     def clone(
         self, ns: str, source_vm: str, target_vm: str, name: str | None = None
     ) -> dict[str, Any]:
         """Create a VirtualMachineClone from `source_vm` to a new VM `target_vm`."""
-        obj = {
-            "apiVersion": K.CLONES.api_version,
-            "kind": K.CLONES.kind,
-            "metadata": self._metadata(ns, name, f"{source_vm}-clone-"),
-            "spec": {"source": self._vm_ref(source_vm), "target": self._vm_ref(target_vm)},
-        }
-        return self.create(K.CLONES, obj, ns)
+        return self._create_named(
+            K.CLONES,
+            ns,
+            name,
+            f"{source_vm}-clone-",
+            {"source": self._vm_ref(source_vm), "target": self._vm_ref(target_vm)},
+        )
 
     def export(self, ns: str, vm: str, name: str | None = None) -> dict[str, Any]:
         """Create a VirtualMachineExport of `vm`'s volumes."""
-        obj = {
-            "apiVersion": K.EXPORTS.api_version,
-            "kind": K.EXPORTS.kind,
-            "metadata": self._metadata(ns, name, f"{vm}-export-"),
-            "spec": {"source": self._vm_ref(vm)},
-        }
-        return self.create(K.EXPORTS, obj, ns)
+        return self._create_named(
+            K.EXPORTS, ns, name, f"{vm}-export-", {"source": self._vm_ref(vm)}
+        )
 
     def process_template(self, ns: str, template: dict[str, Any]) -> dict[str, Any]:
         """Have the server process an OpenShift Template (parameters substituted, values
