@@ -149,6 +149,12 @@ async def test_migrate_then_cancel_and_force_stop(
     async with app.run_test(size=SIZE) as pilot:
         await list_ready(pilot, app, wait_for, name)
         await wait_for(pilot, lambda: status_of(app, name) == "Running", what="Running")
+        # Running comes before the VMI reports LiveMigratable; until then `m` rightly does nothing.
+        await wait_for(
+            pilot,
+            lambda: app.screen.check_action("lifecycle", ("migrate",)) is True,
+            what="migrate to apply",
+        )
         await pilot.press("m")
         await confirm(pilot, app, wait_for)
         await wait_for(
