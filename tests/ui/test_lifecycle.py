@@ -172,6 +172,64 @@ async def test_migrate_then_cancel_and_force_stop(
         assert stops, "force stop goes through the stop subresource"
 
 
+async def test_cancel_migration_aborts_it_and_the_vm_settles_back(
+    connection: Connection, fresh_demo: Any, screen_text: Any, wait_for: Any
+) -> None:
+    """M on a migrating VM: the VirtualMachineInstanceMigration is deleted (virtctl
+    migrate-cancel), the demo aborts it, and the VM reads Running on its old node again."""
+    name = unique("mig")
+    body = vm_manifest(name, namespace=NS, run_strategy="Always")
+    # A migration that would take ten minutes: it is still running when we cancel it.
+    body["metadata"]["annotations"] = {"demo.kvtui.io/migration-seconds": "600"}
+    connection.request("POST", K.VMS.path(NS), body=body)
+
+    def migrations() -> list[dict[str, Any]]:
+        path = K.VMIMS.path(NS)
+        items = connection.request("GET", path).json()["items"]
+        return [m for m in items if (m.get("spec") or {}).get("vmiName") == name]
+
+    def node() -> str:
+        vmi = connection.request("GET", K.VMIS.path(NS, name)).json()
+        return str((vmi.get("status") or {}).get("nodeName") or "")
+
+    app = make_app(connection)
+    async with app.run_test(size=SIZE) as pilot:
+        await list_ready(pilot, app, wait_for, name)
+        await wait_for(
+            pilot,
+            lambda: app.screen.check_action("lifecycle", ("migrate",)) is True,
+            what="migrate to apply",
+        )
+        source = node()
+        assert app.screen.check_action("lifecycle", ("cancel_migration",)) is None
+        await pilot.press("m")
+        await confirm(pilot, app, wait_for)
+        await wait_for(pilot, lambda: status_of(app, name) == "Migrating", what="Migrating")
+        assert len(migrations()) == 1
+
+        await pilot.press("M")
+        dialog = await wait_for(
+            pilot, lambda: isinstance(app.screen, ConfirmDialog) and app.screen, what="dialog"
+        )
+        await pilot.press("c")
+        assert f"virtctl migrate-cancel {name} -n {NS}" in "\n".join(dialog.command_lines())
+        await pilot.press("y")
+        await wait_for(
+            pilot,
+            lambda: any(
+                r.method == "DELETE" and "/virtualmachineinstancemigrations/" in r.path
+                for r in fresh_demo.requests
+            ),
+            what="the migration deleted",
+        )
+        await wait_for(pilot, lambda: status_of(app, name) == "Running", what="Running again")
+        await wait_for(pilot, lambda: not migrations(), what="the migration gone")
+        assert node() == source, "an aborted migration leaves the VM where it was"
+        assert "Cancel migration: cancelled" in notifications(app)
+        # Nothing left to cancel: the key is inert again.
+        assert app.screen.check_action("lifecycle", ("cancel_migration",)) is None
+
+
 async def test_refused_action_quotes_the_api(
     connection: Connection, fresh_demo: Any, wait_for: Any
 ) -> None:
