@@ -5,10 +5,10 @@ change someone else made meanwhile comes back as 409 Conflict: it is shown, neve
 overwritten.
 
 External editor (like `kubectl edit`): the app is suspended and the editor runs on a temp
-file. On a server error the editor opens again with the error as `#` comments on top; if
-the user quits without changing anything after an error, the file is kept and the
-notification says where — a failed save is never lost. The PUT runs while the app is
-suspended: the terminal belongs to the editor then, so nothing waits on the UI.
+file (`external_edit`). On a YAML or server error the editor opens again with the error as
+`# kvtui:` comments on top; if the user quits without changing anything after an error, the
+file is kept and the notification says where — a failed save is never lost. Where the app
+cannot be suspended (headless, web) the built-in editor opens instead.
 
 Built-in editor: a TextArea (YAML highlighting when tree-sitter is installed). `ctrl+s`
 checks the YAML (line and column of a syntax error), asks the server for a dry run, then
@@ -21,12 +21,13 @@ import os
 import shlex
 import subprocess
 import tempfile
+from collections.abc import Callable
 from typing import Any
 
 import yaml
 from rich.text import Text
 from textual import work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TextArea
@@ -49,15 +50,16 @@ def _editable(vm: dict[str, Any]) -> dict[str, Any]:
     return vm
 
 
-def parse_yaml(text: str) -> tuple[dict[str, Any] | None, str]:
-    """(object, "") or (None, "line L, column C: problem")."""
+def parse_yaml(text: str, *, line_offset: int = 0) -> tuple[dict[str, Any] | None, str]:
+    """(object, "") or (None, "line L, column C: problem"); L counts `line_offset` lines
+    written above `text` (the error comments of the external editor's file)."""
     try:
         obj = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
         if mark is not None:
-            return None, f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
+            return None, f"line {mark.line + 1 + line_offset}, column {mark.column + 1}: {problem}"
         return None, str(problem)
     if not isinstance(obj, dict):
         return None, "the document must be a mapping (a VirtualMachine object)"
@@ -81,11 +83,28 @@ def edit_vm(screen: Any, vm: dict[str, Any]) -> None:
         screen.app.push_screen(YamlEditScreen(vm))
 
 
-def _edit_external(screen: Any, vm: dict[str, Any], editor: str) -> None:
-    from screens.lifecycle import _operations_for, error_text
+Outcome = tuple[str, str, str]  # (notification title, message, severity)
 
-    app = screen.app
-    ops = _operations_for(app)
+
+def external_edit(
+    vm: dict[str, Any],
+    editor: str,
+    save: Callable[[dict[str, Any]], None],
+    *,
+    run: Callable[[list[str]], int] = subprocess.call,
+) -> Outcome:
+    """The `kubectl edit` loop: write the VM to a temp file, run `editor` on it, save.
+
+    `save(obj)` sends the edited object (raising ClusterError when the server refuses).
+    When the YAML does not parse or the server refuses, the error goes on top of the file
+    as `# kvtui:` comments and the editor opens again on the user's text. Quitting the
+    editor without a change ends the loop: before any error that is a plain cancel (the
+    file goes); after an error the file is kept and the outcome says where, so a failed
+    save is never lost. An editor that cannot start or exits non-zero (vim's `:cq`)
+    cancels, keeping the file whenever it holds an edit.
+    """
+    from screens.lifecycle import error_text
+
     rv = str((vm.get("metadata") or {}).get("resourceVersion") or "")
     name = str((vm.get("metadata") or {}).get("name") or "vm")
     fd, path = tempfile.mkstemp(prefix=f"kvtui-edit-{name}-", suffix=".yaml")
@@ -93,39 +112,75 @@ def _edit_external(screen: Any, vm: dict[str, Any], editor: str) -> None:
     with os.fdopen(fd, "w") as handle:
         handle.write(original)
     error = ""
-    outcome: tuple[str, str, str] = ("Edit cancelled", f"{name}: nothing changed", "information")
-    with app.suspend():
-        while True:
-            before = open(path).read()
-            subprocess.call([*shlex.split(editor), path])
-            text = open(path).read()
-            if text == before:
-                if error:
-                    outcome = (
-                        "Edit not saved",
-                        f"{error}\nYour edit is kept in {path}",
-                        "error",
-                    )
-                else:
-                    os.unlink(path)
-                break
-            obj, problem = parse_yaml(text)
-            if obj is None:
-                error = f"YAML error: {problem}"
+    while True:
+        with open(path) as handle:
+            before = handle.read()
+        command = [*shlex.split(editor), path]
+        try:
+            status = run(command)
+        except OSError as exc:
+            os.unlink(path)
+            return ("Edit failed", f"cannot run the editor {editor!r}: {exc}", "error")
+        with open(path) as handle:
+            text = handle.read()
+        if status != 0:
+            if text == original:
+                os.unlink(path)
+                return ("Edit cancelled", f"the editor exited with status {status}", "warning")
+            return (
+                "Edit cancelled",
+                f"the editor exited with status {status}; nothing was saved.\n"
+                f"Your edit is kept in {path}",
+                "warning",
+            )
+        if text == before:
+            if error:
+                return ("Edit not saved", f"{error}\nYour edit is kept in {path}", "error")
+            os.unlink(path)
+            return ("Edit cancelled", f"{name}: nothing changed", "information")
+        # Our own comments from the last round go; the error comment (one line) comes back
+        # on top, so a YAML error's line number is counted in the file the user will see.
+        body = "\n".join(line for line in text.splitlines() if not line.startswith("# kvtui: "))
+        obj, problem = parse_yaml(body, line_offset=1)
+        if obj is None:
+            error = f"YAML error: {problem}"
+        else:
+            try:
+                save(_pin_version(obj, rv))
+            except ClusterError as err:
+                error = error_text(err)
             else:
-                try:
-                    ops.replace(K.VMS, _pin_version(obj, rv))
-                except ClusterError as err:
-                    error = error_text(err)
-                else:
-                    os.unlink(path)
-                    outcome = ("Saved", f"{name} updated", "information")
-                    break
-            # As kubectl edit does: the error on top, as comments, and back into the editor.
-            body = "\n".join(line for line in text.splitlines() if not line.startswith("# kvtui: "))
-            comments = "\n".join(f"# kvtui: {line}" for line in error.splitlines())
-            with open(path, "w") as handle:
-                handle.write(f"{comments}\n{body}\n")
+                os.unlink(path)
+                return ("Saved", f"{name} updated", "information")
+        # As kubectl edit does: the error on top, as comments, and back into the editor.
+        comments = "\n".join(f"# kvtui: {line}" for line in error.splitlines())
+        with open(path, "w") as handle:
+            handle.write(f"{comments}\n{body}\n")
+
+
+def _edit_external(screen: Any, vm: dict[str, Any], editor: str) -> None:
+    """Hand the terminal to `editor` (the app is suspended meanwhile), as kubectl edit does.
+
+    Where the app cannot be suspended (Textual's headless and web drivers), the built-in
+    editor opens instead and a notification says why. The PUT runs while suspended: the
+    terminal belongs to the editor then, so nothing waits on the UI.
+    """
+    from screens.lifecycle import _operations_for
+
+    app = screen.app
+    ops = _operations_for(app)
+    try:
+        with app.suspend():
+            outcome = external_edit(vm, editor, lambda obj: ops.replace(K.VMS, obj))
+    except SuspendNotSupported:
+        app.notify(
+            f"This terminal cannot be handed over to {editor!r}: using the built-in editor.",
+            title="Edit",
+            severity="warning",
+            markup=False,
+        )
+        app.push_screen(YamlEditScreen(vm))
+        return
     app.notify(plain(outcome[1]), title=outcome[0], severity=outcome[2], markup=False)
 
 
