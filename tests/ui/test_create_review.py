@@ -14,7 +14,7 @@ import pytest
 from kvtest import vm_manifest
 from test_lifecycle import NS, SIZE, make_app, unique
 
-from screens.create_review import Back, CreateReviewScreen, Created, EditYaml
+from screens.create_review import Back, Created, CreateReviewScreen, EditYaml
 from tui.cluster import kinds as K
 from tui.cluster.connection import Connection
 from tui.kubevirt.builder import BootSource, VmForm, build_vm, equivalent_commands
