@@ -22,7 +22,8 @@ of every object, and shows the result: accepted (with any warnings), or the Clus
 with each 422 cause and the field it names. It dismisses with
 
 - `Created(vm, objects, started, start_error)` once everything was created (the caller then
-  opens the VM's details, e.g. with `show_created(app, created)`);
+  opens the VM's details: `finish_create(app, created)` pops every screen marked
+  `CREATION_STEP = True` and shows the VM's details, `show_created` only the latter);
 - `Back(error)` on esc: nothing was created; `error` is the last dry-run/create failure
   (None if there was none), so a form can put the causes next to its fields;
 - `EditYaml(manifest)` on `e`: the user wants the manifest in a YAML editor.
@@ -69,6 +70,7 @@ __all__ = [
     "EditYaml",
     "create_objects",
     "dry_run_objects",
+    "finish_create",
     "show_created",
     "starts_by_itself",
 ]
@@ -197,6 +199,14 @@ def show_created(app: Any, created: Created) -> None:
             app.connection.api_client, str(meta.get("namespace") or ""), str(meta.get("name"))
         )
     )
+
+
+def finish_create(app: Any, created: Created) -> None:
+    """The VM exists: the creation screens on top of the stack (those with a true
+    `CREATION_STEP` attribute: form, template, YAML editor) give way to its details."""
+    while len(app.screen_stack) > 1 and getattr(app.screen, "CREATION_STEP", False):
+        app.pop_screen()
+    show_created(app, created)
 
 
 def _error_lines(err: ClusterError) -> Text:
