@@ -28,10 +28,12 @@ from tui.navigation import (
     Favourites,
     History,
     Location,
+    NewVm,
     UnknownCommand,
     View,
     complete,
     parse,
+    parse_new,
     view_named,
 )
 
@@ -146,6 +148,9 @@ class Navigator:
         if command.view.name == "ctx" and command.argument:
             self.switch_context(command.argument)
             return
+        if command.view.name == "new":
+            self.new_vm(parse_new(command.argument))
+            return
         if command.all_namespaces:
             namespace = None
         elif command.namespace is not None:
@@ -226,7 +231,61 @@ class Navigator:
             self.history.visit(location)
             self.app.push_screen(self.screen_for(location))
         elif view.name == "tmpl":
-            self.app.notify("Creating a VM from a template is not there yet.", timeout=3)
+            from screens.create_template import CreateFromTemplateScreen
+
+            self.app.push_screen(CreateFromTemplateScreen(obj, namespace=self.create_namespace()))
+
+    # ---- creating VMs (`:new`, enter on a template) ---------------------------------------------
+
+    def create_namespace(self) -> str:
+        """Where a new VM goes: the namespace shown, else the context's."""
+        return self.namespace or self.app.connection.namespace or "default"
+
+    def new_vm(self, request: NewVm) -> None:
+        if request.how == "yaml":
+            from screens.create_yaml import CreateYamlScreen
+            from tui.kubevirt.manifest_check import STARTER_VM
+
+            self.app.push_screen(CreateYamlScreen(STARTER_VM, namespace=self.create_namespace()))
+        elif request.how == "template":
+            self.app.run_worker(
+                lambda: self._open_template(request.template),
+                thread=True,
+                exclusive=True,
+                group="new-template",
+            )
+        else:
+            self.open_create_form()
+
+    def open_create_form(self) -> None:
+        """`:new` without options: the create form (screens/create_vm.py)."""
+        self.app.notify("The create form is not there yet.", timeout=3)
+
+    def _open_template(self, name: str) -> None:
+        from screens.create_template import find_template
+        from screens.lifecycle import _operations_for
+        from tui.cluster.errors import ClusterError
+
+        namespace = self.create_namespace()
+        try:
+            template = find_template(
+                _operations_for(self.app), name, [self.namespace or "", namespace, "openshift"]
+            )
+        except ClusterError as err:
+            self.app.call_from_thread(
+                self.app.notify,
+                f"Cannot open template {name}: {err}",
+                title="New VM",
+                severity="error",
+                markup=False,
+            )
+            return
+        self.app.call_from_thread(self._push_template, template, namespace)
+
+    def _push_template(self, template: dict[str, Any], namespace: str) -> None:
+        from screens.create_template import CreateFromTemplateScreen
+
+        self.app.push_screen(CreateFromTemplateScreen(template, namespace=namespace))
 
     # ---- contexts ------------------------------------------------------------------------------
 

@@ -122,6 +122,13 @@ VIEWS: tuple[View, ...] = (
         namespaced=False,
         help="kubeconfig contexts (:ctx NAME switches)",
     ),
+    View(
+        "new",
+        "New VM",
+        ("new", "create"),
+        namespaced=False,
+        help="create a VM: :new (form), :new --template NAME, :new --yaml",
+    ),
     View("q", "Quit", ("q", "quit", "q!", "exit"), namespaced=False, help="quit kvtui"),
 )
 
@@ -174,6 +181,9 @@ def parse(line: str) -> Command:
         raise UnknownCommand(
             f"Unknown command {first!r}: try one of {', '.join(v.name for v in VIEWS)}"
         ) from None
+    if view.name == "new":
+        parse_new(" ".join(rest))  # raises for options it does not know
+        return Command(view, " ".join(rest) or None)
     if len(rest) > 1:
         raise UnknownCommand(f":{view.name} takes at most one argument, not {len(rest)}")
     argument = rest[0] if rest else None
@@ -186,6 +196,37 @@ def parse(line: str) -> Command:
     if argument in ALL_WORDS:
         return Command(view, argument, None, all_namespaces=True)
     return Command(view, argument, namespace=argument)
+
+
+@dataclass(frozen=True)
+class NewVm:
+    """What `:new` asked for: `how` is "form", "template" (with `template`, maybe NS/NAME)
+    or "yaml"."""
+
+    how: str = "form"
+    template: str = ""
+
+
+NEW_USAGE = ":new (the form), :new --template NAME (or NS/NAME), :new --yaml"
+
+
+def parse_new(argument: str | None) -> NewVm:
+    """The argument of `:new`. Raises UnknownCommand with the usage for anything else."""
+    words = (argument or "").split()
+    if not words:
+        return NewVm()
+    if words[0] in ("--yaml", "-y", "yaml") and len(words) == 1:
+        return NewVm("yaml")
+    if words[0] in ("--template", "-t", "template"):
+        if len(words) == 2:
+            return NewVm("template", words[1])
+        if len(words) == 1:
+            raise UnknownCommand(f":new --template needs a template name ({NEW_USAGE})")
+    if words[0].startswith("--template="):
+        name = words[0].split("=", 1)[1]
+        if name and len(words) == 1:
+            return NewVm("template", name)
+    raise UnknownCommand(f":new takes no {' '.join(words)!r}: {NEW_USAGE}")
 
 
 def complete(
@@ -212,6 +253,8 @@ def complete(
     if len(words) > 2 or (len(words) == 2 and text.endswith(" ")):
         return []
     prefix = words[1] if len(words) == 2 else ""
+    if view.name == "new":
+        return [f"{words[0]} {o}" for o in ("--template ", "--yaml") if o.startswith(prefix)]
     if view.name == "ctx":
         pool: list[str] = sorted(set(contexts))
     elif view.namespaced:
