@@ -8,14 +8,15 @@ screen reacts to them alike.
 Constructors (the node view wires them):
 
     LibvirtStreamConsole(uri, domain, *, connection=None, device=None, force=False,
-                         log=None, retry_interval=1.0, backoff=(1.0, 30.0))
+                         log=None, retry_interval=1.0, backoff=(1.0, 30.0),
+                         takeover_check=1.5)
         `uri`: a libvirt URI (opened and closed by the transport), or None when
         `connection` (an open `libvirt.virConnect`, left open) is given.
         `domain`: the domain's name or UUID string. `device`: the console alias (None: the
         first console). `force`: take the console over from whoever holds it.
 
     UnixSocketConsole(path, *, log=None, retry_interval=1.0, backoff=(1.0, 30.0),
-                      wait_timeout=None, connect_timeout=5.0)
+                      wait_timeout=None, connect_timeout=5.0, gone_check=2.0)
         `path`: a KubeVirt-style serial socket as this process sees it, e.g.
         `/proc/<launcher-pid>/root/run/kubevirt-private/<vmi-uid>/virt-serial0`.
         `wait_timeout`: stop waiting for a missing socket after this many seconds (None:
@@ -58,6 +59,7 @@ import os
 import socket
 import threading
 import time
+import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
@@ -196,6 +198,7 @@ class LibvirtStreamConsole(_Callbacks, ConsoleTransport):
         log: str | os.PathLike[str] | None = None,
         retry_interval: float = 1.0,
         backoff: tuple[float, float] = (1.0, 30.0),
+        takeover_check: float = 1.5,
     ) -> None:
         if uri is None and connection is None:
             raise ValueError("LibvirtStreamConsole needs a URI or an open connection")
@@ -206,6 +209,7 @@ class LibvirtStreamConsole(_Callbacks, ConsoleTransport):
         self.force = force
         self.retry_interval = retry_interval
         self.backoff = backoff
+        self.takeover_check = takeover_check
         self._given_conn = connection
         self._conn: Any = None
         self._conn_dead = False
@@ -398,6 +402,10 @@ class LibvirtStreamConsole(_Callbacks, ConsoleTransport):
         except libvirt.libvirtError as exc:
             if exc.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
                 raise
+            try:
+                uuid.UUID(self.domain)
+            except ValueError:
+                raise exc from None
         return conn.lookupByUUIDString(self.domain)
 
     def _describe_error(self, exc: Any) -> str:
@@ -507,6 +515,17 @@ class LibvirtStreamConsole(_Callbacks, ConsoleTransport):
                 return "stopped", f"{VM_STOPPED}: {self.where} is gone"
             self._conn_dead = True
             return "network", f"libvirt: {self._describe_error(exc)}"
+        # A domain being destroyed ends the stream a moment before it stops being active:
+        # look again for a while before calling the end a takeover.
+        deadline = time.monotonic() + self.takeover_check
+        while active and time.monotonic() < deadline:
+            outcome = self._wait(0.1)
+            if outcome != "timeout":
+                return outcome, ""
+            try:
+                active = bool(dom.isActive())
+            except libvirt.libvirtError:
+                active = False
         if not active:
             return "stopped", VM_STOPPED
         # The domain runs and our stream ended: libvirt aborts the old stream when another
@@ -655,9 +674,11 @@ class UnixSocketConsole(_Callbacks, ConsoleTransport):
         backoff: tuple[float, float] = (1.0, 30.0),
         wait_timeout: float | None = None,
         connect_timeout: float = 5.0,
+        gone_check: float = 2.0,
     ) -> None:
         super().__init__(log)
         self.path = os.fspath(path)
+        self.gone_check = gone_check
         self.retry_interval = retry_interval
         self.backoff = backoff
         self.wait_timeout = wait_timeout
@@ -873,6 +894,10 @@ class UnixSocketConsole(_Callbacks, ConsoleTransport):
                 await asyncio.wait_for(writer.wait_closed(), 1.0)
         if user:
             return "user", "reconnecting"
+        # QEMU's end closes the connection a moment before libvirt removes the socket file.
+        deadline = time.monotonic() + self.gone_check
+        while os.path.exists(self.path) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
         if not os.path.exists(self.path):
             return "gone", f"{VM_STOPPED}: the serial socket {self.path} went away"
         if error is not None:
