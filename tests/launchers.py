@@ -484,7 +484,10 @@ class Launcher:
             prompt=image.prompt.encode(),
         )
         guest.defined_at = time.monotonic()
-        dom = self.connection().defineXML(xml)
+        conn = self.connection()
+        with contextlib.suppress(Exception):  # a definition left from before a restart
+            conn.lookupByName(name).undefine()
+        dom = conn.defineXML(xml)
         dom.create()
         self.guests.append(guest)
         return guest
@@ -511,6 +514,26 @@ class Launcher:
             + "\nqemu log:\n"
             + (qemu_log.read_text(errors="replace")[-2000:] if qemu_log.exists() else "(none)")
         )
+
+    def alive(self) -> bool:
+        """libvirtd and every guest's QEMU are running."""
+        return bool(self.pid) and _alive(self.pid) and len(self.qemu_pids()) == len(self.guests)
+
+    def restart(self, image: GuestImage, timeout: float = 120.0) -> None:
+        """After `kill()`: a new daemon in a new namespace, the same guests booted again."""
+        guests = list(self.guests)
+        self.stop()
+        self.unshare, self.pid, self.mount_ns, self.guests = None, 0, "", []
+        self.start()
+        for guest in guests:
+            self.define_guest(
+                image,
+                name=guest.name,
+                serial=guest.serial,
+                vmi_uid=guest.vmi_uid,
+            )
+        for guest in self.guests:
+            self.wait_for_banner(guest, timeout)
 
     def remove_guest(self, guest: Guest) -> None:
         """Destroy and undefine one guest."""

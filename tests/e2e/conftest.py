@@ -35,12 +35,21 @@ def guest_image() -> GuestImage:
     return image
 
 
+@pytest.fixture
+def launchers(_launchers: list[Launcher], guest_image: GuestImage) -> list[Launcher]:
+    """Two launchers, one booted KubeVirt-layout guest each (banner and prompt seen in the
+    serial log), shared by the module. A test may kill one (the next test that asks gets it
+    back, rebooted); tests must leave the serial sockets free (QEMU serves one client)."""
+    for launcher in _launchers:
+        if not launcher.alive():
+            launcher.restart(guest_image)
+    return _launchers
+
+
 @pytest.fixture(scope="module")
-def launchers(
+def _launchers(
     guest_image: GuestImage, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[list[Launcher]]:
-    """Two launchers, one booted KubeVirt-layout guest each (banner and prompt seen in the
-    serial log). Tests may kill the *last* one; they must leave the serial sockets free."""
     from tui.libvirt_loop import ensure_event_loop, quiet_errors
 
     ensure_event_loop()  # before any connection of this process, the fixture's included

@@ -205,3 +205,50 @@ def test_plain_libvirt_domain_console_through_a_libvirt_stream(
         console.close()
         console.join(10)
         launcher.remove_guest(guest)
+
+
+def test_node_model_follows_both_launchers_and_greys_a_killed_one(
+    launchers: list[Launcher],
+) -> None:
+    """kvtui node's model, by discovery alone: both domains with namespace, VM, VMI uid and
+    launcher pid; live stats; a launcher killed (libvirtd and QEMU, as when its pod is
+    deleted) leaves its domain stale while the other keeps updating."""
+    from tui.node.model import NodeModel
+
+    keep, victim = launchers
+    pids = {launcher.pid for launcher in launchers}
+    model = NodeModel(discover_launchers=True, interval=0.5, rediscover_every=0.5)
+
+    def ours() -> dict:
+        return {row.name: row for row in model.rows() if row.launcher_pid in pids}
+
+    model.start()
+    try:
+        rows = wait_for(lambda: len(ours()) == 2 and ours(), 30, what="both domains")
+        for launcher in launchers:
+            row = rows[launcher.domain_name]
+            assert (row.namespace, row.vm) == (launcher.namespace, launcher.vm)
+            assert row.launcher_pid == launcher.pid
+            assert row.vmi_uid == launcher.vmi_uid
+            assert row.state == 1 and not row.stale
+            assert row.vcpus == 1
+            assert row.max_memory_kib == 128 * 1024
+        wait_for(
+            lambda: ours()[keep.domain_name].cpu is not None, 15, what="a CPU rate for the guest"
+        )
+
+        victim.kill()
+        wait_for(
+            lambda: ours()[victim.domain_name].stale, 30, what=f"{victim.domain_name} greyed out"
+        )
+        row = ours()[keep.domain_name]
+        assert not row.stale
+        samples = len(row.cpu_history)
+        wait_for(
+            lambda: len(ours()[keep.domain_name].cpu_history) > samples,
+            15,
+            what="the surviving launcher's domain still refreshing",
+        )
+        assert ours()[victim.domain_name].cpu is None
+    finally:
+        model.stop()
