@@ -128,11 +128,11 @@ class CreateYamlScreen(YamlEditScreen):
             area = TextArea(self.original, id="edit-area")
         area.show_line_numbers = True
         yield area
-        yield Static(id="edit-problems")
         yield Static(
             Text("ctrl+s check and review · f8 next problem · esc back", style="dim"),
             id="edit-status",
         )
+        yield Static(id="edit-problems")
         yield Footer()
 
     def on_mount(self) -> None:

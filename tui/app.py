@@ -24,7 +24,7 @@ from widgets.resource_table import plain
 
 if TYPE_CHECKING:
     from screens.console import ConsoleRegistry
-    from tui.cli import ConsoleTarget, Settings
+    from tui.cli import ConsoleTarget, CreateTarget, Settings
     from tui.cluster.connection import Connection
 
 
@@ -83,11 +83,14 @@ class KvtuiApp(App[int]):
         *,
         kubevirt_version: str | None = None,
         console: ConsoleTarget | None = None,
+        create: CreateTarget | None = None,
         **kwargs: Any,
     ) -> None:
-        """`console`: a VM whose console opens at start (`kvtui console NS/VM`)."""
+        """`console`: a VM whose console opens at start (`kvtui console NS/VM`);
+        `create`: a manifest opened in the YAML editor at start (`kvtui create -f FILE`)."""
         super().__init__(**kwargs)
         self.console_target = console
+        self.create_target = create
         self._consoles: ConsoleRegistry | None = None
         self.connection = connection
         self.settings = settings
@@ -124,6 +127,17 @@ class KvtuiApp(App[int]):
         if self.console_target is not None:
             # Over the first view, so leaving the console lands on the VM list.
             self.open_console_target(self.console_target)
+        if self.create_target is not None:
+            # Over the first view, so leaving the editor lands on the VM list.
+            from screens.create_yaml import CreateYamlScreen
+
+            self.push_screen(
+                CreateYamlScreen(
+                    self.create_target.text,
+                    namespace=self.navigator.create_namespace(),
+                    origin=self.create_target.origin,
+                )
+            )
 
     # ---- navigation keys: the Navigator (screens/navigator.py) does the work ----------
 

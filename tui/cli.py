@@ -301,11 +301,14 @@ def run_tui(
     connection: Connection,
     kubevirt_version: str | None,
     console: ConsoleTarget | None = None,
+    create: CreateTarget | None = None,
 ) -> int:
     """Run the Textual app until the user quits; its exit status."""
     from tui.app import KvtuiApp
 
-    app = KvtuiApp(connection, settings, kubevirt_version=kubevirt_version, console=console)
+    app = KvtuiApp(
+        connection, settings, kubevirt_version=kubevirt_version, console=console, create=create
+    )
     app.run()
     return int(app.return_code or 0)
 
@@ -322,7 +325,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     return start(settings)
 
 
-def start(settings: Settings, console: ConsoleTarget | None = None) -> int:
+def start(
+    settings: Settings, console: ConsoleTarget | None = None, create: CreateTarget | None = None
+) -> int:
     """Log, connect (starting the demo if asked) and run the UI; the exit status."""
     try:
         log_path = configure_logging(settings)
@@ -350,6 +355,8 @@ def start(settings: Settings, console: ConsoleTarget | None = None) -> int:
                 return 1
             except KeyboardInterrupt:
                 return 130
+            if create is not None:
+                return run_tui(settings, connection, kubevirt_version, create=create)
             if console is None:
                 return run_tui(settings, connection, kubevirt_version)
             if not console.namespace:
@@ -467,6 +474,112 @@ def console_command(argv: list[str]) -> int:
 
 
 SUBCOMMANDS["console"] = console_command
+
+
+# ---- kvtui create -f FILE -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CreateTarget:
+    """A manifest `kvtui create -f` opens in the YAML editor at start, as the user wrote it."""
+
+    text: str
+    origin: str  # "file vm.yaml", "standard input"
+
+
+def _reattach_terminal() -> str | None:
+    """After reading a piped stdin, give fd 0 back to the terminal (the UI reads keys there).
+    None when done, else why not."""
+    try:
+        fd = os.open("/dev/tty", os.O_RDWR)
+    except OSError as exc:
+        return f"no terminal to run in after reading standard input ({exc.strerror})"
+    os.dup2(fd, 0)
+    os.close(fd)
+    sys.stdin = open(0, closefd=False)  # noqa: SIM115 - fd 0 lives as long as the process
+    return None
+
+
+def read_manifest(path: str, stdin: TextIO | None = None) -> CreateTarget:
+    """The text of `path` (`-` is standard input). Raises ValueError with a one-line reason."""
+    if path == "-":
+        stream = stdin or sys.stdin
+        if stream.isatty():
+            raise ValueError(
+                "-f - reads the manifest from a pipe: kubectl get vm x -o yaml | kvtui create -f -"
+            )
+        text = stream.read()
+        origin = "standard input"
+    else:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
+        except UnicodeDecodeError:
+            raise ValueError(f"{path} is not a UTF-8 text file") from None
+        except OSError as exc:
+            raise ValueError(f"cannot read {path}: {exc.strerror}") from None
+        origin = f"file {path}"
+    if not text.strip():
+        raise ValueError(f"{'standard input' if path == '-' else path} is empty")
+    return CreateTarget(text, origin)
+
+
+def create_parser() -> argparse.ArgumentParser:
+    return argparse.ArgumentParser(
+        prog=f"{PROG} create",
+        description=(
+            "Open a VirtualMachine manifest in kvtui's YAML editor to check and create it:\n"
+            "YAML errors with line and column, unknown fields, the server's dry run, then\n"
+            "a review of the manifest and the equivalent commands before anything is created."
+        ),
+        epilog=(
+            "Examples:\n"
+            "  kvtui create -f vm.yaml\n"
+            "  kvtui create -f vm.yaml -n vms --context prod\n"
+            "  kubectl get vm web-01 -o yaml | kvtui create -f -\n"
+            "  kvtui create --demo -f vm.yaml\n"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[global_options()],
+    )
+
+
+def parse_create(argv: Sequence[str]) -> tuple[Settings, str]:
+    """(settings, the -f path). argparse exits on --help and usage errors."""
+    parser = create_parser()
+    parser.add_argument(
+        "-f",
+        "--filename",
+        metavar="FILE",
+        required=True,
+        help="the manifest (YAML or JSON); - reads standard input",
+    )
+    args = parser.parse_args(list(argv))
+    if args.readonly:
+        parser.error("--readonly cannot create anything")
+    return settings_from(parser, args), args.filename
+
+
+def create_command(argv: list[str]) -> int:
+    """`kvtui create -f FILE`: the file in the YAML editor, ready to check and create."""
+    try:
+        settings, path = parse_create(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 2
+    try:
+        target = read_manifest(path)
+    except ValueError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 1
+    if path == "-":
+        problem = _reattach_terminal()
+        if problem:
+            print(f"{PROG}: {problem}", file=sys.stderr)
+            return 1
+    return start(settings, create=target)
+
+
+SUBCOMMANDS["create"] = create_command
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m tui` goes through __main__.py
