@@ -50,7 +50,10 @@ class ResourceListScreen(Watching, Screen):
     ResourceListScreen #list-title { height: 1; padding: 0 1; }
     ResourceListScreen #list-banner { height: auto; padding: 0 1; background: $warning 30%; }
     """
-    BINDINGS = [Binding("enter", "open", "Open", show=True)]
+    BINDINGS = [
+        Binding("enter", "open", "Open", show=True),
+        Binding("y", "yaml", "YAML"),
+    ]
     BATCH_MESSAGE = ListBatch
     AGE_REFRESH_SECONDS = 5.0
 
@@ -181,6 +184,15 @@ class ResourceListScreen(Watching, Screen):
         obj = self.selected()
         if obj is not None and self._on_open is not None:
             self._on_open(self.view, obj)
+
+    def action_yaml(self) -> None:
+        """`y` (k9s): the YAML of the object under the cursor."""
+        obj = self.selected()
+        if obj is not None:
+            from screens.yaml_view import YamlViewScreen
+
+            kind = obj.get("kind") or self.view.title.rstrip("s")
+            self.app.push_screen(YamlViewScreen(obj, kind=kind))
 
     # The table may claim enter for itself and report a selection instead; both mean open.
     def on_resource_table_selected(self, event: Any) -> None:

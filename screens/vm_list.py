@@ -311,6 +311,11 @@ class VmListScreen(LifecycleMixin, Watching, Screen):
     def _filter_cancelled(self) -> None:
         self.action_clear_filter()
 
+    def filter_by(self, text: str) -> None:
+        """Filter as if `text` was typed after `/` (enter on a node: `^node-01$`)."""
+        self.query_one(FilterInput).value = text
+        self._set_filter(text)
+
     def _set_filter(self, text: str) -> None:
         self._filter = parse_filter(text)
         self._push_filter()
