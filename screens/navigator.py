@@ -13,6 +13,7 @@ informers stop as they unmount.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -234,6 +235,29 @@ class Navigator:
             from screens.create_template import CreateFromTemplateScreen
 
             self.app.push_screen(CreateFromTemplateScreen(obj, namespace=self.create_namespace()))
+        else:
+            self._drill_down(view, obj)
+
+    def _drill_down(self, view: View, obj: dict[str, Any]) -> None:
+        """enter on the other kinds: a node's VMs, the VM an object is about, else its YAML."""
+        from screens.vm_details import VmDetailsScreen
+        from screens.yaml_view import YamlViewScreen
+        from tui.kubevirt.owners import node_name, owning_vm
+
+        if view.name == "node":
+            # The VMs of every namespace, filtered to those on the node (esc comes back).
+            node = node_name(obj)
+            screen = VmListScreen(self.app.connection.api_client, namespace=None)
+            self.app.push_screen(screen)
+            self.app.call_after_refresh(screen.filter_by, f"^{re.escape(node)}$")
+            return
+        vm = owning_vm(view.name, obj)
+        if vm is not None:
+            self.app.push_screen(VmDetailsScreen(self.app.connection.api_client, *vm))
+        else:
+            self.app.push_screen(
+                YamlViewScreen(obj, kind=obj.get("kind") or view.title.rstrip("s"))
+            )
 
     # ---- creating VMs (`:new`, enter on a template) ---------------------------------------------
 
