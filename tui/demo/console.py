@@ -20,6 +20,7 @@ from tui.cluster import kinds as K
 from tui.demo import errors
 from tui.demo.errors import ApiError
 from tui.demo.guest import SimulatedGuest, credentials_from_userdata
+from tui.demo.real_guests import RealGuest, RealGuestPool
 from tui.demo.store import Store
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ SUBPROTOCOL = "plain.kubevirt.io"
 
 @dataclass
 class GuestSession:
-    guest: SimulatedGuest
+    guest: SimulatedGuest | RealGuest
     viewer: web.WebSocketResponse | None = None
     viewer_request: web.Request | None = None
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
@@ -75,11 +76,18 @@ def guest_for(vmi: dict[str, Any]) -> SimulatedGuest:
 
 
 class ConsoleHub:
-    """One simulated guest per running VMI, and at most one viewer attached to each."""
+    """One guest per running VMI, and at most one viewer attached to each.
 
-    def __init__(self, store: Store, *, time_scale: float = 1.0) -> None:
+    The guest is simulated, or with `real_guests` (a `RealGuestPool`, up to its limit) a real
+    QEMU domain whose serial socket the websocket is bridged to (see tui/demo/real_guests.py).
+    """
+
+    def __init__(
+        self, store: Store, *, time_scale: float = 1.0, real_guests: RealGuestPool | None = None
+    ) -> None:
         self.store = store
         self.time_scale = time_scale
+        self.real_guests = real_guests
         self.sessions: dict[str, GuestSession] = {}
 
     # -- lifecycle, driven by the simulated virt-handler --------------------------------
@@ -89,8 +97,35 @@ class ConsoleHub:
         uid = vmi["metadata"]["uid"]
         if uid in self.sessions:
             return
+        loop = asyncio.get_running_loop()
+        if self.real_guests is not None and self.real_guests.claim(uid):
+            real = GuestSession(RealGuest())
+            self.sessions[uid] = real
+            real.tasks.append(loop.create_task(self._run_real(real, vmi)))
+            return
         session = GuestSession(guest_for(vmi))
         self.sessions[uid] = session
+        session.tasks.append(loop.create_task(self._boot(session)))
+        session.tasks.append(loop.create_task(self._tick(session)))
+
+    async def _run_real(self, session: GuestSession, vmi: dict[str, Any]) -> None:
+        """Start the VMI's real guest and bridge its serial socket; if it cannot start, a
+        simulated guest stands in (and the viewer is told why)."""
+        assert self.real_guests is not None and isinstance(session.guest, RealGuest)
+        guest = session.guest
+        try:
+            await self.real_guests.start(vmi, guest)
+            await guest.pump(session.send, lambda: session.viewer is not None)
+            return  # the guest's side ended (it powered off): nothing more comes
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the demo goes on with a simulated guest
+            log.warning("real guest for %s failed: %s", vmi["metadata"].get("name"), exc)
+            reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+        self.real_guests.release(vmi["metadata"]["uid"])
+        session.guest = guest_for(vmi)
+        note = f"\r\n[kvtui demo] the real guest could not start ({reason}); a simulated one stands in\r\n"
+        await session.send(note.encode())
         loop = asyncio.get_running_loop()
         session.tasks.append(loop.create_task(self._boot(session)))
         session.tasks.append(loop.create_task(self._tick(session)))
@@ -102,6 +137,8 @@ class ConsoleHub:
             return
         for task in session.tasks:
             task.cancel()
+        if self.real_guests is not None:
+            self.real_guests.release(vmi["metadata"]["uid"])
         if session.viewer_request is not None and session.viewer_request.transport is not None:
             session.viewer_request.transport.close()
 
@@ -173,3 +210,5 @@ class ConsoleHub:
             if session.viewer is not None:
                 with contextlib.suppress(Exception):
                     await session.viewer.close()
+        if self.real_guests is not None:
+            await self.real_guests.close()  # destroys the domains, stops the daemon

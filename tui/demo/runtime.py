@@ -26,6 +26,7 @@ from tui.demo import admission, schema, seed
 from tui.demo.console import ConsoleHub
 from tui.demo.controllers import Simulator
 from tui.demo.errors import ApiError, invalid
+from tui.demo.real_guests import RealGuestPool, enabled_from_env
 from tui.demo.server import ApiServer, RequestRecord, User
 from tui.demo.store import Store
 from tui.demo.tls import ServingCert, make_serving_cert
@@ -83,7 +84,12 @@ class DemoCluster:
         port: int = 0,
         history_limit: int = 5000,
         bookmark_interval: float = 60.0,
+        real_guests: bool | None = None,
+        real_guest_limit: int | None = None,
     ) -> None:
+        """`real_guests`: back running VMIs (up to `real_guest_limit`, default 2) with real
+        tiny QEMU guests where the machine allows (tui/demo/real_guests.py); None reads
+        $KVTUI_DEMO_REAL_GUESTS ("1", or the limit). `real_guests_reason` says why not."""
         self.time_scale = time_scale
         self.seed_data = seed_data
         self.host = host
@@ -93,6 +99,11 @@ class DemoCluster:
         self.token = secrets.token_hex(24)
         self.tls: ServingCert = make_serving_cert((host, "localhost"))
         self.viewer_token = secrets.token_hex(24)
+        from_env, env_limit = enabled_from_env()
+        self.real_guests_wanted = from_env if real_guests is None else real_guests
+        self.real_guest_limit = real_guest_limit if real_guest_limit is not None else env_limit
+        self.real_guests: RealGuestPool | None = None
+        self.real_guests_reason = ""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
@@ -148,7 +159,12 @@ class DemoCluster:
         store = self.store or Store(history_limit=self.history_limit)
         store.watchers.clear()
         store.listeners.clear()
-        console = ConsoleHub(store, time_scale=self.time_scale)
+        if self.real_guests_wanted and self.real_guests is None:
+            # Finding (and maybe building) the guest reads a few files: not on the loop.
+            pool = await asyncio.to_thread(RealGuestPool, self.real_guest_limit)
+            self.real_guests_reason = pool.reason
+            self.real_guests = pool if pool.available else None
+        console = ConsoleHub(store, time_scale=self.time_scale, real_guests=self.real_guests)
         simulator = Simulator(
             store,
             time_scale=self.time_scale,
