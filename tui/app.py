@@ -194,3 +194,13 @@ class KvtuiApp(App[int]):
         from widgets.terminal import Terminal
 
         return isinstance(self.focused, Terminal)
+
+
+def node_app(uris: list[str], **options: Any) -> App[int]:
+    """The `kvtui node` application (screens/node_app.py): libvirt's view of this machine.
+
+    `options`: discover, proc_root, interval, notes, read_only (see `run_node_app`).
+    """
+    from screens.node_app import run_node_app
+
+    return run_node_app(uris, **options)
