@@ -582,5 +582,110 @@ def create_command(argv: list[str]) -> int:
 SUBCOMMANDS["create"] = create_command
 
 
+# ---- kvtui node ----------------------------------------------------------------------------
+
+
+def node_command(argv: list[str]) -> int:
+    """`kvtui node [--uri URI ...]`: the libvirt domains on this machine (run on a node)."""
+    parser = argparse.ArgumentParser(
+        prog=f"{PROG} node",
+        description=(
+            "Show what libvirt sees behind each VM on this machine: the domains of every\n"
+            "virt-launcher's libvirt daemon (found through /proc/<pid>/root, as KubeVirt's\n"
+            "virt-handler finds them; needs root) plus any --uri, live: state, CPU, memory,\n"
+            "block and network rates, XML, jobs (migration progress), consoles, serial logs."
+        ),
+        epilog=(
+            "Examples:\n"
+            "  sudo kvtui node                      every launcher on this KubeVirt node\n"
+            "  kvtui node --uri qemu:///system      a plain libvirt host\n"
+            "  kvtui node --uri test:///default     libvirt's test driver, no daemon needed\n"
+            "  kvtui node --no-discover --uri qemu+ssh://root@node-1/system --readonly\n"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--uri",
+        action="append",
+        default=[],
+        metavar="URI",
+        help="a libvirt connection URI to show as well (repeatable)",
+    )
+    parser.add_argument(
+        "--no-discover",
+        action="store_true",
+        help="do not look for virt-launcher daemons: only the --uri connections",
+    )
+    parser.add_argument(
+        "--interval",
+        type=float,
+        default=2.0,
+        metavar="S",
+        help="seconds between statistics refreshes (0.5-60, default 2; +/- change it live)",
+    )
+    parser.add_argument(
+        "--readonly",
+        action="store_true",
+        help="open every connection read-only (as virsh -r); suspend/resume/destroy are hidden",
+    )
+    parser.add_argument("--debug", action="store_true", help="write a debug log (see kvtui -h)")
+    parser.add_argument("--log-file", metavar="PATH", type=Path, help="write the log to PATH")
+    try:
+        args = parser.parse_args(argv)
+        if not 0.5 <= args.interval <= 60:
+            parser.error(f"--interval must be between 0.5 and 60 seconds, got {args.interval:g}")
+        if args.no_discover and not args.uri:
+            parser.error("--no-discover needs at least one --uri")
+    except SystemExit as exc:
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 2
+    from tui.libvirt_loop import LibvirtMissing, libvirt_module
+
+    try:
+        libvirt_module()
+    except LibvirtMissing as exc:
+        print(f"{PROG} node: {exc}", file=sys.stderr)
+        return 1
+    if not args.no_discover:
+        from tui.node.discovery import discover
+
+        found = discover()
+        if not found.launchers and not args.uri and os.geteuid() != 0:
+            print(
+                f"{PROG} node: found no libvirt daemons. As a non-root user kvtui cannot look "
+                "inside other users' processes (/proc/<pid>/root): run it as root "
+                "(sudo kvtui node), or name a connection with --uri URI",
+                file=sys.stderr,
+            )
+            return 1
+    settings = Settings(
+        debug=args.debug, log_file=args.log_file or (default_log_file() if args.debug else None)
+    )
+    try:
+        log_path = configure_logging(settings)
+    except OSError as exc:
+        print(
+            f"{PROG}: cannot write the log file {settings.log_file}: {exc.strerror}",
+            file=sys.stderr,
+        )
+        return 1
+    from tui.app import node_app
+
+    app = node_app(
+        list(args.uri),
+        discover=not args.no_discover,
+        interval=args.interval,
+        read_only=args.readonly,
+    )
+    try:
+        app.run()
+    finally:
+        if log_path is not None:
+            _close_logging()
+    return int(app.return_code or 0)
+
+
+SUBCOMMANDS["node"] = node_command
+
+
 if __name__ == "__main__":  # pragma: no cover - `python -m tui` goes through __main__.py
     sys.exit(main())

@@ -157,8 +157,10 @@ class Source:
         interval: Callable[[], float] = lambda: DEFAULT_INTERVAL,
         on_change: Callable[[], None] = lambda: None,
         on_event: Callable[[NodeEvent], None] = lambda _event: None,
+        read_only: bool = False,
     ) -> None:
         self.uri = uri
+        self.want_read_only = read_only
         self.launcher = launcher
         self.label = launcher.label if launcher is not None else uri
         self.state = SourceState.CONNECTING
@@ -307,8 +309,11 @@ class Source:
         self.state = SourceState.CONNECTING
         self._on_change()
         try:
-            connection = libvirt.open(self.uri)
-            self.read_only = False
+            if self.want_read_only:
+                connection = libvirt.openReadOnly(self.uri)
+            else:
+                connection = libvirt.open(self.uri)
+            self.read_only = self.want_read_only
         except libvirt.libvirtError as exc:
             if exc.get_error_code() not in (
                 libvirt.VIR_ERR_AUTH_FAILED,
@@ -574,8 +579,10 @@ class NodeModel:
         interval: float = DEFAULT_INTERVAL,
         rediscover_every: float = 5.0,
         listener: Callable[[], None] = lambda: None,
+        read_only: bool = False,
     ) -> None:
         self.uris = list(dict.fromkeys(uris))
+        self.read_only = read_only
         self.discover_launchers = discover_launchers
         self.proc_root = proc_root
         self.interval = interval
@@ -628,6 +635,7 @@ class NodeModel:
                 interval=lambda: self.interval,
                 on_change=self.listener,
                 on_event=self._note_event,
+                read_only=self.read_only,
             )
             self.sources[uri] = source
         source.start()
