@@ -234,7 +234,8 @@ class Navigator:
         elif view.name == "tmpl":
             from screens.create_template import CreateFromTemplateScreen
 
-            self.app.push_screen(CreateFromTemplateScreen(obj, namespace=self.create_namespace()))
+            namespace = self.create_namespace(avoid=str(meta.get("namespace") or ""))
+            self.app.push_screen(CreateFromTemplateScreen(obj, namespace=namespace))
         else:
             self._drill_down(view, obj)
 
@@ -261,9 +262,19 @@ class Navigator:
 
     # ---- creating VMs (`:new`, enter on a template) ---------------------------------------------
 
-    def create_namespace(self) -> str:
-        """Where a new VM goes: the namespace shown, else the context's."""
-        return self.namespace or self.app.connection.namespace or "default"
+    def create_namespace(self, avoid: str = "") -> str:
+        """Where a new VM goes: the namespace shown, else the context's.
+
+        `avoid`: a template's own namespace (common templates live in `openshift`): a user
+        browsing the templates there wants the VM where they work, the namespace they used
+        before it, rather than next to the templates. The screen lets them change it.
+        """
+        current = self.namespace or self.app.connection.namespace or "default"
+        if avoid and current == avoid:
+            recent = [ns for ns in self.favourites.namespaces if ns != avoid]
+            context = self.app.connection.namespace
+            return recent[0] if recent else (context if context and context != avoid else "default")
+        return current
 
     def new_vm(self, request: NewVm) -> None:
         if request.how == "yaml":
@@ -290,10 +301,11 @@ class Navigator:
         from screens.lifecycle import _operations_for
         from tui.cluster.errors import ClusterError
 
-        namespace = self.create_namespace()
         try:
             template = find_template(
-                _operations_for(self.app), name, [self.namespace or "", namespace, "openshift"]
+                _operations_for(self.app),
+                name,
+                [self.namespace or "", self.create_namespace(), "openshift"],
             )
         except ClusterError as err:
             self.app.call_from_thread(
@@ -304,7 +316,10 @@ class Navigator:
                 markup=False,
             )
             return
-        self.app.call_from_thread(self._push_template, template, namespace)
+        template_ns = str((template.get("metadata") or {}).get("namespace") or "")
+        self.app.call_from_thread(
+            self._push_template, template, self.create_namespace(avoid=template_ns)
+        )
 
     def _push_template(self, template: dict[str, Any], namespace: str) -> None:
         from screens.create_template import CreateFromTemplateScreen
