@@ -119,7 +119,7 @@ def parameter_errors(template: dict[str, Any], causes: list[Any]) -> dict[str, s
 class CreateFromTemplateScreen(Screen):
     """Parameters of one template, then the review step (or the YAML editor). See module doc."""
 
-    CREATION_STEP = True  # closed by screens.create_yaml.finish_create once the VM exists
+    CREATION_STEP = True  # closed by screens.create_review.finish_create once the VM exists
     DEFAULT_CSS = """
     CreateFromTemplateScreen #tmpl-title { height: 1; padding: 0 1; }
     CreateFromTemplateScreen #tmpl-body { height: 1fr; padding: 0 1; }
@@ -419,7 +419,7 @@ class CreateFromTemplateScreen(Screen):
             self.app.push_screen(CreateYamlScreen(to_yaml(vm), namespace=namespace, origin=origin))
             return
         if where == "form":
-            screen = _form_screen_for(vm)
+            screen = _form_screen_for(vm, origin)
             if screen is not None:
                 self.app.push_screen(screen)
             return
@@ -443,8 +443,8 @@ class CreateFromTemplateScreen(Screen):
         )
 
     def _reviewed(self, result: Any) -> None:
-        from screens.create_review import Back, Created, EditYaml
-        from screens.create_yaml import CreateYamlScreen, finish_create
+        from screens.create_review import Back, Created, EditYaml, finish_create
+        from screens.create_yaml import CreateYamlScreen
         from tui.kubevirt.builder import to_yaml
 
         if isinstance(result, Created):
@@ -464,17 +464,15 @@ class CreateFromTemplateScreen(Screen):
             self.status("Back from the review: nothing was created.", "italic")
 
 
-def _form_screen_for(vm: dict[str, Any] | None) -> Screen | None:
-    """The create form started from `vm`, when screens/create_vm.py offers that; None if not.
+def _form_screen_for(vm: dict[str, Any] | None, origin: str = "a template") -> Any:
+    """The create form started from `vm` (screens/create_vm.py's `form_screen_for_vm`).
 
-    With `vm` None: only whether it is offered."""
+    With `vm` None: whether the form offers that at all (True/None)."""
     try:
-        from screens import create_vm  # type: ignore[attr-defined]
+        from screens import create_vm
     except ImportError:
         return None
     factory = getattr(create_vm, "form_screen_for_vm", None)
     if factory is None:
         return None
-    if vm is None:
-        return True  # type: ignore[return-value]
-    return factory(vm)
+    return True if vm is None else factory(vm, origin=origin)

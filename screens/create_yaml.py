@@ -83,7 +83,7 @@ def dry_run_problems(
 class CreateYamlScreen(YamlEditScreen):
     """The YAML editor for a new VM. See the module doc."""
 
-    CREATION_STEP = True  # `finish_create` closes it once the VM exists
+    CREATION_STEP = True  # create_review.finish_create closes it once the VM exists
 
     BINDINGS = [
         Binding("ctrl+s", "save", "Check & create", priority=True),
@@ -294,7 +294,7 @@ class CreateYamlScreen(YamlEditScreen):
         )
 
     def _reviewed(self, result: Any) -> None:
-        from screens.create_review import Back, Created
+        from screens.create_review import Back, Created, finish_create
 
         if isinstance(result, Created):
             finish_create(self.app, result)
@@ -307,15 +307,6 @@ class CreateYamlScreen(YamlEditScreen):
         else:
             self.status("Back from the review: nothing was created.", "italic")
         self.query_one(TextArea).focus()
-
-
-def finish_create(app: Any, created: Any) -> None:
-    """The VM exists: the creation screens on top of the stack give way to its details."""
-    from screens.create_review import show_created
-
-    while len(app.screen_stack) > 1 and getattr(app.screen, "CREATION_STEP", False):
-        app.pop_screen()
-    show_created(app, created)
 
 
 def _commands(vm: dict[str, Any]) -> dict[str, str] | None:
