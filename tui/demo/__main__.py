@@ -28,9 +28,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-seed", action="store_true", help="start empty but for namespaces and nodes"
     )
+    parser.add_argument(
+        "--real-guests",
+        nargs="?",
+        type=int,
+        const=2,
+        default=None,
+        metavar="N",
+        help="back up to N running VMs (default 2) with real tiny QEMU guests when libvirtd, "
+        "qemu-system-x86_64, busybox-static and a guest kernel are present "
+        "(python3 -m tui.demo.guest_image --fetch gets the kernel)",
+    )
     args = parser.parse_args(argv)
 
-    demo = DemoCluster(port=args.port, time_scale=args.time_scale, seed_data=not args.no_seed)
+    demo = DemoCluster(
+        port=args.port,
+        time_scale=args.time_scale,
+        seed_data=not args.no_seed,
+        real_guests=True if args.real_guests else None,
+        real_guest_limit=args.real_guests,
+    )
     try:
         demo.start()
     except OSError as exc:
@@ -42,6 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"kvtui demo cluster at {demo.url}", flush=True)
     print(f"kubeconfig: {path} (contexts {CONTEXT}, {VIEWER_CONTEXT})", flush=True)
     print(f"try: kubectl --kubeconfig {path} get vm -A", flush=True)
+    if demo.real_guests is not None:
+        print(f"real guests: up to {demo.real_guest_limit} running VMs boot a real QEMU guest")
+    elif demo.real_guests_wanted:
+        print(f"real guests unavailable: {demo.real_guests_reason}", file=sys.stderr)
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())

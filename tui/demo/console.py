@@ -89,13 +89,14 @@ class ConsoleHub:
         self.time_scale = time_scale
         self.real_guests = real_guests
         self.sessions: dict[str, GuestSession] = {}
+        self.closed = False
 
     # -- lifecycle, driven by the simulated virt-handler --------------------------------
 
     def vmi_running(self, vmi: dict[str, Any]) -> None:
         """The VMI's domain started: boot its guest (output goes to whoever is attached)."""
         uid = vmi["metadata"]["uid"]
-        if uid in self.sessions:
+        if uid in self.sessions or self.closed:
             return
         loop = asyncio.get_running_loop()
         if self.real_guests is not None and self.real_guests.claim(uid):
@@ -203,12 +204,16 @@ class ConsoleHub:
         return ws
 
     async def close(self) -> None:
+        self.closed = True  # VMIs that start while the simulator winds down get no guest
+        tasks: list[asyncio.Task[Any]] = []
         for uid in list(self.sessions):
             session = self.sessions.pop(uid)
             for task in session.tasks:
                 task.cancel()
+            tasks += session.tasks
             if session.viewer is not None:
                 with contextlib.suppress(Exception):
                     await session.viewer.close()
+        await asyncio.gather(*tasks, return_exceptions=True)
         if self.real_guests is not None:
             await self.real_guests.close()  # destroys the domains, stops the daemon

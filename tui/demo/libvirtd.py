@@ -11,7 +11,9 @@ so the directory is 0755 and the guest's kernel and initramfs are copied into it
 
 `stop()` destroys the domains (QEMU outlives libvirtd: it is daemonized), stops the daemon,
 kills any process still running from the directory (matched by its command line, which names
-the directory), and removes the directory. Idempotent; also run at interpreter exit.
+the directory), and removes the directory. Idempotent; also run at interpreter exit. If this
+process dies without stopping it (SIGKILL, a closed terminal's SIGHUP), a small reaper
+process started with the daemon does the same.
 
 The URI is `qemu+unix:///session?socket=<dir>/run/libvirt/libvirt-sock`.
 
@@ -31,6 +33,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -132,6 +135,40 @@ def _processes_mentioning(marker: str, exclude: int | None = None) -> list[int]:
     return pids
 
 
+# The reaper: a tiny process of its own session that waits for EOF on its stdin (a pipe only
+# we hold the other end of), then kills whatever still runs from the directory and removes it.
+# stop() does the same work and closes the pipe; if we die first (SIGKILL, a terminal's
+# SIGHUP), the reaper still leaves nothing behind.
+_REAPER = r"""
+import os, shutil, signal, sys, time
+folder = sys.argv[1]
+sys.stdin.buffer.read()
+needle = folder.encode()
+def ours():
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != os.getpid():
+            try:
+                with open("/proc/%s/cmdline" % entry, "rb") as f:
+                    if needle in f.read():
+                        found.append(int(entry))
+            except OSError:
+                pass
+    return found
+for _ in range(100):
+    pids = ours()
+    if not pids:
+        break
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    time.sleep(0.05)
+shutil.rmtree(folder, ignore_errors=True)
+"""
+
+
 class SessionDaemon:
     """A session libvirtd in a private directory (see the module docstring)."""
 
@@ -147,6 +184,8 @@ class SessionDaemon:
         self._lock = threading.Lock()
         self._conn: Any = None
         self._guest_copies: dict[tuple[str, str], GuestImage] = {}
+        self._reaper: subprocess.Popen[bytes] | None = None
+        self._reaper_pipe: int | None = None
 
     # ---- paths ---------------------------------------------------------------------------
 
@@ -197,6 +236,7 @@ class SessionDaemon:
                     os.chown(os.path.join(root, name), self.run_as, self.run_as)
             os.chown(self.dir, self.run_as, self.run_as)
         os.chmod(self.dir / "run", 0o700)
+        self._start_reaper()
         env = {
             "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
             "HOME": str(self.dir / "home"),
@@ -236,6 +276,30 @@ class SessionDaemon:
             time.sleep(0.02)
         self.start_seconds = time.monotonic() - started
         return self
+
+    def _start_reaper(self) -> None:
+        assert self.dir is not None
+        read_end, self._reaper_pipe = os.pipe()
+        try:
+            self._reaper = subprocess.Popen(
+                [sys.executable, "-c", _REAPER, str(self.dir)],
+                stdin=read_end,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+                close_fds=True,
+            )
+        finally:
+            os.close(read_end)
+
+    def _stop_reaper(self) -> None:
+        pipe, self._reaper_pipe = self._reaper_pipe, None
+        if pipe is not None:
+            os.close(pipe)  # EOF: the reaper looks (finds nothing) and exits
+        reaper, self._reaper = self._reaper, None
+        if reaper is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                reaper.wait(5)
 
     def _daemon_output(self) -> str:
         if self.dir is None:
@@ -313,6 +377,7 @@ class SessionDaemon:
                 time.sleep(0.05)
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None
+        self._stop_reaper()
 
     def __enter__(self) -> SessionDaemon:
         return self.start()

@@ -154,6 +154,7 @@ class RealGuestPool:
         self._creating: dict[str, asyncio.Future[None]] = {}  # uid -> createXML in a thread
         self._destroying: dict[str, asyncio.Task[None]] = {}  # domain name -> its destroy
         self.daemon_start_seconds: float | None = None
+        self.closed = False
 
     @property
     def available(self) -> bool:
@@ -161,13 +162,20 @@ class RealGuestPool:
 
     def claim(self, uid: str) -> bool:
         """Reserve a slot for this VMI; False when unavailable or full."""
-        if self.guest is None or uid in self._claimed or len(self._claimed) >= self.limit:
+        if (
+            self.closed
+            or self.guest is None
+            or uid in self._claimed
+            or len(self._claimed) >= self.limit
+        ):
             return False
         self._claimed.add(uid)
         return True
 
     async def _ensure_daemon(self) -> Any:
         async with self._daemon_lock:
+            if self.closed:
+                raise RuntimeError("the demo is shutting down")
             if self.daemon is None:
                 from tui.demo.libvirtd import SessionDaemon
 
@@ -249,11 +257,13 @@ class RealGuestPool:
 
     async def close(self) -> None:
         """Destroy every domain and stop the daemon (nothing of it keeps running)."""
+        self.closed = True
         for task in [*self._creating.values(), *self._destroying.values()]:
             with contextlib.suppress(Exception):
                 await task
         self._claimed.clear()
         self._domains.clear()
-        daemon, self.daemon = self.daemon, None
+        async with self._daemon_lock:  # a daemon being started is stopped too
+            daemon, self.daemon = self.daemon, None
         if daemon is not None:
             await asyncio.to_thread(daemon.stop)
