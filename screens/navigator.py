@@ -293,8 +293,18 @@ class Navigator:
             self.open_create_form()
 
     def open_create_form(self) -> None:
-        """`:new` without options: the create form (screens/create_vm.py)."""
-        self.app.notify("The create form is not there yet.", timeout=3)
+        """`:new` without options, `n` on the VM list: the create form (screens/create_vm.py).
+
+        The newest VM list's informer names the VMs that exist, so a taken name is refused
+        as it is typed."""
+        from screens.create_vm import CreateVmScreen
+
+        if getattr(self.app.settings, "readonly", False):
+            self.app.notify("kvtui runs read-only: it creates nothing.", severity="warning")
+            return
+        lists = [s for s in self.app.screen_stack if isinstance(s, VmListScreen)]
+        known = lists[-1].vm_names if lists else None
+        self.app.push_screen(CreateVmScreen(self.create_namespace(), known_vm_names=known))
 
     def _open_template(self, name: str) -> None:
         from screens.create_template import find_template

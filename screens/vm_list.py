@@ -102,7 +102,7 @@ class VmListScreen(LifecycleMixin, Watching, Screen):
 
     CSS_PATH = "vm_list.tcss"
     AGE_REFRESH_SECONDS = 5.0
-    BINDINGS = [*LIST_BINDINGS, *CONSOLE_BINDINGS]
+    BINDINGS = [*LIST_BINDINGS, *CONSOLE_BINDINGS, Binding("n", "new_vm", "New VM")]
     BATCH_MESSAGE = InformerBatch
 
     def __init__(
@@ -282,6 +282,8 @@ class VmListScreen(LifecycleMixin, Watching, Screen):
         field.focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "new_vm":
+            return not self.read_only
         # esc clears a filter when there is one; otherwise it goes on to the app (back).
         if action == "clear_filter":
             return bool(self._filter.source or self._faults_only)
@@ -434,6 +436,18 @@ class VmListScreen(LifecycleMixin, Watching, Screen):
         row = self._rows.get(getattr(message, "key", None) or "")
         if row is not None:
             self.app.push_screen(VmDetailsScreen(self.api_client, row.namespace, row.name))
+
+    # ---- creating (screens/create_vm.py) ----------------------------------------------------
+
+    def action_new_vm(self) -> None:
+        """n: the create form (the navigator knows where the VM goes)."""
+        navigator = getattr(self.app, "navigator", None)
+        if navigator is not None:
+            navigator.open_create_form()
+
+    def vm_names(self, namespace: str) -> list[str]:
+        """The VM names this list's informer knows in `namespace` (the form checks them)."""
+        return [name for ns, name in self._vms if ns == namespace]
 
     # ---- console (screens/console.py) ---------------------------------------------------
 
