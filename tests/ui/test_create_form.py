@@ -164,3 +164,37 @@ async def test_server_422_is_shown_next_to_its_field(
         assert screen.query_one("#f-name", Input).value == name
         vms = connection.request("GET", K.VMS.path(NS)).json()["items"]
         assert name not in [v["metadata"]["name"] for v in vms]
+
+
+async def test_n_on_the_list_and_colon_new_open_the_form(
+    connection: Connection, wait_for: Any
+) -> None:
+    taken = unique("live")
+    app = make_app(connection)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: len(app.screen_stack) > 1, what="the VM list")
+        await pilot.press("n")
+        screen = await wait_for(
+            pilot, lambda: isinstance(app.screen, CreateVmScreen) and app.screen, what="form"
+        )
+        assert screen.query_one("#f-namespace", Input).value == NS
+        # A VM created now is known through the list's informer, and refused as typed.
+        create_vm(connection, taken)
+        await pilot.press(*taken)
+        await wait_for(pilot, lambda: "already exists" in error_of(screen, "name"))
+        await pilot.press("escape")  # something typed: the first esc only warns
+        assert app.screen is screen
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, CreateVmScreen))
+        await pilot.press("colon")
+        await pilot.press(*"new", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, CreateVmScreen), what=":new")
+
+
+async def test_read_only_offers_no_form(connection: Connection, wait_for: Any) -> None:
+    app = make_app(connection, readonly=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: len(app.screen_stack) > 1, what="the VM list")
+        await pilot.press("n")
+        await pilot.pause()
+        assert not isinstance(app.screen, CreateVmScreen)
