@@ -194,11 +194,11 @@ def show_created(app: Any, created: Created) -> None:
     from screens.vm_details import VmDetailsScreen
 
     meta = _meta(created.vm)
-    app.push_screen(
-        VmDetailsScreen(
-            app.connection.api_client, str(meta.get("namespace") or ""), str(meta.get("name"))
-        )
+    screen = VmDetailsScreen(
+        app.connection.api_client, str(meta.get("namespace") or ""), str(meta.get("name"))
     )
+    screen.follow_creation = True  # the way to Running: import bars, Starting, Running
+    app.push_screen(screen)
 
 
 def finish_create(app: Any, created: Created) -> None:

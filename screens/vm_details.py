@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 from rich.console import Group, RenderableType
+from rich.progress_bar import ProgressBar
 from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
@@ -38,6 +39,7 @@ from tui.kubevirt.details import (
     overview,
     snapshots_for,
 )
+from tui.kubevirt.progress import DONE, FAILED, Step, creation_steps, in_progress
 from widgets.resource_table import plain
 
 TABS = ("overview", "yaml", "disks", "nics", "snapshots", "events")
@@ -72,8 +74,29 @@ def _table(*columns: str) -> Table:
     return table
 
 
+def _progress(steps: list[Step]) -> Table:
+    """A new VM's way to Running: DataVolume import bars, then Starting and Running."""
+    marks = {DONE: ("✓", "green"), FAILED: ("✗", "bold red"), "active": ("▸", "yellow")}
+    table = _table("", "", "", "")
+    table.show_header = False
+    for step in steps:
+        mark, style = marks.get(step.state, ("·", "dim"))
+        bar: RenderableType = Text("")
+        if step.fraction is not None and step.label not in ("Starting", "Running"):
+            bar = Table.grid(padding=(0, 1))
+            bar.add_row(
+                ProgressBar(total=100, completed=step.fraction * 100, width=24),
+                Text(f"{step.fraction * 100:5.1f}%"),
+            )
+        table.add_row(Text(mark, style=style), _t(step.label, style), bar, _t(step.detail, "dim"))
+    return table
+
+
 class VmDetailsScreen(LifecycleMixin, Watching, Screen):
     """Details of the VM `namespace/name`, kept live by namespace-scoped informers."""
+
+    # Set by the create path: show the way to Running even once every step is done.
+    follow_creation = False
 
     CSS_PATH = "vm_details.tcss"
     BATCH_MESSAGE = DetailsBatch
@@ -202,8 +225,11 @@ class VmDetailsScreen(LifecycleMixin, Watching, Screen):
             pods = self._items("pods")
             dvs = self._items("datavolumes")
             pod = launcher_pod(vmi, pods)
+            steps = creation_steps(vm, vmi, dvs)
+            if not (self.follow_creation or in_progress(steps)):
+                steps = []
             self.query_one("#details-overview", Static).update(
-                self._overview(overview(vm, vmi, pod, dvs))
+                self._overview(overview(vm, vmi, pod, dvs), steps)
             )
             self._yaml_text = yaml.safe_dump(vm, sort_keys=False, allow_unicode=False)
             self.query_one("#details-yaml", Static).update(
@@ -219,12 +245,14 @@ class VmDetailsScreen(LifecycleMixin, Watching, Screen):
             )
 
     @staticmethod
-    def _overview(info: dict[str, Any]) -> RenderableType:
+    def _overview(info: dict[str, Any], steps: list[Step] | None = None) -> RenderableType:
         parts: list[RenderableType] = []
         headline = Text()
         headline.append("Status: ", style="bold")
         headline.append(plain(info["status"]))
         parts.append(headline)
+        if steps:
+            parts.append(_progress(steps))
         for line in info["explanation"]:
             parts.append(Text("  ") + _t(line, "italic"))
         facts = _table("", "")
