@@ -134,8 +134,9 @@ class CreateFromTemplateScreen(Screen):
         padding: 0 1;
         background: $boost;
     }
-    CreateFromTemplateScreen Input:focus { background: $accent 25%; }
-    CreateFromTemplateScreen Checkbox { border: none; padding: 0; height: 1; }
+    CreateFromTemplateScreen Input:focus { border: none; background: $accent 25%; }
+    CreateFromTemplateScreen Checkbox { border: none; padding: 0 1; height: 1; }
+    CreateFromTemplateScreen Checkbox:focus { border: none; background: $accent 25%; }
     CreateFromTemplateScreen #tmpl-start { margin-top: 1; }
     CreateFromTemplateScreen #tmpl-status { height: auto; max-height: 4; padding: 0 1; }
     """
@@ -233,6 +234,8 @@ class CreateFromTemplateScreen(Screen):
         return text
 
     def on_mount(self) -> None:
+        # tab walks the fields only, not the scrolling body itself.
+        self.query_one("#tmpl-body", VerticalScroll).can_focus = False
         for index in range(len(self.about.parameters)):
             self._show_error(index, "")
         self.query_one("#tmpl-namespace-error", Static).display = False
@@ -247,13 +250,12 @@ class CreateFromTemplateScreen(Screen):
             inputs[1] if len(inputs) > 1 else inputs[0],
         )
         target.focus()
-        self.status(
-            "ctrl+s review and create · ctrl+e edit as YAML · ctrl+f open in the form · "
-            "ctrl+g new generated value",
-            "dim",
-        )
+        self.status(self.HINT, "dim")
+
+    HINT = "tab moves between fields · ctrl+s review and create · esc back"
 
     def status(self, message: str, style: str = "") -> None:
+        self._status_error = "red" in style or "yellow" in style
         self.query_one("#tmpl-status", Static).update(Text(plain(message), style=style))
 
     # ---- fields -----------------------------------------------------------------------
@@ -270,6 +272,8 @@ class CreateFromTemplateScreen(Screen):
 
     @on(Input.Changed)
     def _changed(self, event: Input.Changed) -> None:
+        if getattr(self, "_status_error", False) and not self.busy:
+            self.status(self.HINT, "dim")  # an old complaint goes once the user edits
         if event.input.id == "tmpl-namespace":
             self.target_namespace = event.value.strip()
             self._check_namespace()
@@ -460,6 +464,11 @@ class CreateFromTemplateScreen(Screen):
             )
         elif isinstance(result, Back) and result.error is not None:
             self.status(f"Not created: {result.error}", "bold red")
+            # The VM's name is the NAME parameter: its complaint goes next to that field.
+            names = [p.name for p in self.about.parameters]
+            for cause in result.error.causes:
+                if cause.field == "metadata.name" and "NAME" in names:
+                    self._show_error(names.index("NAME"), f"the server says: {cause.message}")
         else:
             self.status("Back from the review: nothing was created.", "italic")
 

@@ -100,3 +100,9 @@ def test_vm_of_a_processed_template(name: str) -> None:
     assert vm is not None and vm["metadata"]["name"] == values["NAME"]
     assert vm["metadata"]["labels"][info.TEMPLATE_NS_LABEL] == "openshift"
     assert info.other_objects(processed) == []
+
+
+def test_only_spaces_is_not_a_value() -> None:
+    template = named("fedora-server-small")
+    problems = info.parameter_problems(template, {"NAME": " ", "DATA_SOURCE_NAME": "fedora"})
+    assert problems["NAME"].startswith("only spaces") and "generated" in problems["NAME"]

@@ -30,8 +30,8 @@ import yaml
 VM_GVK = ("kubevirt.io", "v1", "VirtualMachine")
 
 STARTER_VM = """\
-# A VirtualMachine. ctrl+s checks it (YAML, unknown fields, a server dry run), then
-# shows the review step; esc leaves. Lines starting with # are comments.
+# A new VirtualMachine. ctrl+s checks it and asks the server
+# for a dry run, then the review step creates it. esc: back.
 apiVersion: kubevirt.io/v1
 kind: VirtualMachine
 metadata:
@@ -39,7 +39,8 @@ metadata:
   labels:
     app: my-vm
 spec:
-  runStrategy: Halted          # Always, Halted, Manual, RerunOnFailure
+  # Always, Halted, Manual or RerunOnFailure
+  runStrategy: Halted
   template:
     metadata:
       labels:

@@ -172,9 +172,14 @@ def parameter_problems(template: dict[str, Any], values: dict[str, str]) -> dict
     problems: dict[str, str] = {}
     for param in describe(template).parameters:
         value = values.get(param.name, "")
-        if not value.strip():
+        if value == "":
             if param.required:
                 problems[param.name] = f"{param.label} is required"
+            continue
+        if not value.strip():
+            problems[param.name] = "only spaces: type a value, or clear the field" + (
+                " to have one generated" if param.generated else ""
+            )
             continue
         if param.name == "NAME":
             problem = dns_label_problem(value)
