@@ -52,6 +52,20 @@ def _t(value: Any, style: str = "") -> Text:
     return Text(plain("" if value is None else value), style=style)
 
 
+MONITOR_HINT = "Press m to run the read-only QEMU monitor queries: " + ", ".join(
+    title for title, _command, _hmp in D.MONITOR_QUERIES
+)
+
+
+def sections_text(sections: list[D.Section]) -> str:
+    lines: list[str] = []
+    for section in sections:
+        lines.append(section.title)
+        lines += [f"{label}  {value}" for label, value in section.rows]
+        lines += [t for t in (section.text, section.error) if t]
+    return "\n".join(lines)
+
+
 def render_sections(sections: list[D.Section]) -> RenderableType:
     """Sections as titled two-column tables; an error shows in its section, in italics."""
     parts: list[RenderableType] = []
@@ -127,6 +141,7 @@ class NodeDetailsScreen(Screen):
         self.match_index = 0
         self.search_term = ""
         self.loaded: set[str] = set()
+        self.texts: dict[str, str] = {}
         self.errors: dict[str, str] = {}
 
     # ---- layout -----------------------------------------------------------------------
@@ -145,15 +160,7 @@ class NodeDetailsScreen(Screen):
 
     def on_mount(self) -> None:
         self._update_title()
-        self.query_one("#nd-monitor", Static).update(
-            Text.assemble(
-                "Press ",
-                ("m", "bold"),
-                " to run the read-only QEMU monitor queries: ",
-                ", ".join(title for title, _c, _h in D.MONITOR_QUERIES),
-                ".",
-            )
-        )
+        self.query_one("#nd-monitor", Static).update(Text(MONITOR_HINT))
         self.load(initial=True)
         self.set_interval(max(1.0, self.model.interval), self._tick, name="node details refresh")
 
@@ -199,20 +206,20 @@ class NodeDetailsScreen(Screen):
             dom = source.domain(row.uuid)
             xml = D.xml(dom) if initial or not self.xml_text else None
             facts = domain_facts(xml) if xml is not None else row.facts
-            results: dict[str, RenderableType] = {}
+            results: dict[str, list[D.Section]] = {}
             if monitor:
-                results["monitor"] = render_sections(D.monitor(dom))
+                results["monitor"] = D.monitor(dom)
             else:
-                results["overview"] = render_sections(
-                    [D.overview(dom, facts, launcher_pid=row.launcher_pid, uri=row.uri)]
-                    + [self._console_section(row, facts)]
-                )
-                results["stats"] = render_sections(D.stats(dom))
-                results["block"] = render_sections(D.block(dom, facts))
-                results["interfaces"] = render_sections(D.interfaces(dom, facts))
-                results["job"] = render_sections([D.job(dom)])
+                results["overview"] = [
+                    D.overview(dom, facts, launcher_pid=row.launcher_pid, uri=row.uri),
+                    self._console_section(row, facts),
+                ]
+                results["stats"] = D.stats(dom)
+                results["block"] = D.block(dom, facts)
+                results["interfaces"] = D.interfaces(dom, facts)
+                results["job"] = [D.job(dom)]
                 if initial:
-                    results["agent"] = render_sections([D.guest_agent(dom)])
+                    results["agent"] = [D.guest_agent(dom)]
         except Exception as exc:  # noqa: BLE001 - shown on the screen, in words
             message = D.explain(exc)
             self.app.call_from_thread(self._show_error, message)
@@ -237,9 +244,10 @@ class NodeDetailsScreen(Screen):
             section.error = target.note
         return section
 
-    def _show(self, results: dict[str, RenderableType], xml: str | None) -> None:
-        for tab, renderable in results.items():
-            self.query_one(f"#nd-{tab}", Static).update(renderable)
+    def _show(self, results: dict[str, list[D.Section]], xml: str | None) -> None:
+        for tab, sections in results.items():
+            self.query_one(f"#nd-{tab}", Static).update(render_sections(sections))
+            self.texts[tab] = sections_text(sections)
             self.loaded.add(tab)
         if xml is not None:
             self.xml_text = xml
@@ -353,11 +361,11 @@ class NodeDetailsScreen(Screen):
 
     @property
     def tab_text(self) -> dict[str, str]:
-        """What each tab shows, as plain text (for tests)."""
-        out = {}
-        for tab in TABS:
-            static = self.query_one(f"#nd-{tab}", Static)
-            out[tab] = str(static.render())
+        """What each tab shows, as plain text (for tests): the XML, and every loaded section."""
+        out = {tab: self.texts.get(tab, "") for tab in TABS}
+        out["xml"] = self.xml_text
+        if "monitor" not in self.texts:
+            out["monitor"] = MONITOR_HINT
         return out
 
 
@@ -386,7 +394,7 @@ class SerialLogScreen(Screen):
         super().__init__()
         self.path = path
         self.title_text = title
-        self.offset = 0
+        self.read_at = 0
         self.follow = True
 
     def compose(self) -> ComposeResult:
@@ -413,7 +421,7 @@ class SerialLogScreen(Screen):
     def _read_initial(self) -> None:
         try:
             data = D.read_log_tail(self.path)
-            self.offset = os.stat(self.path).st_size
+            self.read_at = os.stat(self.path).st_size
         except OSError as exc:
             self._title(f"cannot read: {exc.strerror or exc}")
             return
@@ -425,21 +433,21 @@ class SerialLogScreen(Screen):
         except OSError as exc:
             self._title(f"cannot read: {exc.strerror or exc}")
             return
-        if size < self.offset:  # truncated or rotated: start again
-            self.offset = 0
-        if size == self.offset:
+        if size < self.read_at:  # truncated or rotated: start again
+            self.read_at = 0
+        if size == self.read_at:
             return
         try:
             fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
             try:
-                os.lseek(fd, self.offset, os.SEEK_SET)
-                data = os.read(fd, min(size - self.offset, 1 << 20))
+                os.lseek(fd, self.read_at, os.SEEK_SET)
+                data = os.read(fd, min(size - self.read_at, 1 << 20))
             finally:
                 os.close(fd)
         except OSError as exc:
             self._title(f"cannot read: {exc.strerror or exc}")
             return
-        self.offset += len(data)
+        self.read_at += len(data)
         self._title("")
         self._append(data)
 

@@ -33,6 +33,7 @@ from tui.kubevirt.filters import RowFilter, parse_age, parse_filter, sort_key
 from tui.node.details import ACTIONS, console_target, explain, perform
 from tui.node.domains import (
     STATE_CATEGORY,
+    STATES,
     human_duration,
     human_kib,
     human_rate,
@@ -250,16 +251,16 @@ class NodeListScreen(Screen):
         shown = self.table.row_count
         count = f"[{total}]" if shown == total else f"[{shown}/{total}]"
         title = Text.assemble(("Domains", "bold"), " on this node ", (count, "bold"))
-        counts: dict[str, int] = {}
+        counts: dict[tuple[int, str], int] = {}
         for row in self._rows.values():
-            category = "stale" if row.stale else STATE_CATEGORY.get(row.state, "")
-            counts[category] = counts.get(category, 0) + 1
-        for category in ("running", "transitional", "stopped", "error", "stale"):
-            if counts.get(category):
-                title.append("  ")
-                title.append(
-                    f"{counts[category]} {category}", CATEGORY_STYLES.get(category) or "dim"
-                )
+            word = "stale" if row.stale else STATES.get(row.state, "?")
+            order = 99 if row.stale else row.state
+            counts[(order, word)] = counts.get((order, word), 0) + 1
+        for (order, word), count in sorted(counts.items()):
+            category = STATE_CATEGORY.get(order, "")
+            style = "dim" if word == "stale" else CATEGORY_STYLES.get(category)
+            title.append("  ")
+            title.append(f"{count} {word}", style or "")
         if self._filter.source:
             title.append("  ")
             title.append(f"</{plain(self._filter.source)}>", "bold cyan")

@@ -7,17 +7,13 @@ which they start and kill: a real connection, a real close callback, a real reco
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from kvtest import skip_unless, wait_for
+from libvirt_session import SessionDaemon, session_daemon
 
 from tui.node import details
 from tui.node.domains import domain_facts
@@ -169,74 +165,10 @@ def test_bad_uri_is_a_lost_source_with_the_reason(needs_libvirt: None) -> None:
 # ---- a real daemon that goes away --------------------------------------------------------------
 
 
-class SessionDaemon:
-    """An unprivileged libvirtd with all its state in one directory (as nobody when root)."""
-
-    def __init__(self, base: Path) -> None:
-        self.base = base
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.socket = base / "run" / "libvirt" / "libvirt-sock"
-        self.fixture = base / "node.xml"
-        shutil.copy(FIXTURE, self.fixture)
-
-    @property
-    def uri(self) -> str:
-        return f"test+unix://{self.fixture}?socket={self.socket}"
-
-    def start(self) -> None:
-        base = self.base
-        for sub in ("home", "config/libvirt", "cache", "run"):
-            (base / sub).mkdir(parents=True, exist_ok=True)
-        (base / "config" / "libvirt" / "libvirtd.conf").write_text(
-            f'log_outputs = "3:file:{base}/libvirtd.log"\n'
-        )
-        prefix: list[str] = []
-        if os.geteuid() == 0:
-            for path in [base, *base.rglob("*")]:
-                os.chown(path, 65534, 65534)
-            prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
-        env = {
-            "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
-            "HOME": str(base / "home"),
-            "XDG_RUNTIME_DIR": str(base / "run"),
-            "XDG_CONFIG_HOME": str(base / "config"),
-            "XDG_CACHE_HOME": str(base / "cache"),
-        }
-        (base / "run").chmod(0o700)
-        self.proc = subprocess.Popen(
-            [*prefix, "libvirtd", "-f", str(base / "config" / "libvirt" / "libvirtd.conf")],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        wait_for(self.socket.exists, timeout=15, what=f"libvirtd socket {self.socket}")
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(timeout=10)
-        self.proc = None
-        if self.socket.exists():
-            self.socket.unlink()
-
-
 @pytest.fixture
 def daemon(needs_libvirt: None) -> Iterator[SessionDaemon]:
-    skip_unless(shutil.which("libvirtd") is not None, "libvirtd is not installed")
-    skip_unless(
-        os.geteuid() != 0 or shutil.which("setpriv") is not None, "setpriv is not installed"
-    )
-    base = Path(tempfile.mkdtemp(prefix="kvn-"))  # short: unix socket paths are limited
-    base.chmod(0o755)
-    d = SessionDaemon(base)
-    d.start()
-    try:
+    with session_daemon(FIXTURE) as d:
         yield d
-    finally:
-        d.kill()
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def test_daemon_that_vanishes_greys_its_domains_and_comes_back(daemon: SessionDaemon) -> None:
