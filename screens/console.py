@@ -28,7 +28,6 @@ in one message per burst, so a flood of output costs one wake-up per frame, not 
 from __future__ import annotations
 
 import os
-import re
 import threading
 from collections.abc import Callable
 from datetime import datetime
@@ -80,10 +79,6 @@ PREFIX_COMMANDS: dict[bytes, str] = {
     b"]": "literal",
     b"?": "commands",
 }
-
-# The terminal's answers to the guest's queries (cursor position, device attributes, size)
-# arrive as Input like keys; they must reach the guest even while a command key is awaited.
-_REPLY = re.compile(rb"\x1b\[(\??\d+;\d+R|[?>][\d;]*c|8;\d+;\d+t|\d+n)")
 
 
 def key_label(key: str) -> str:
@@ -266,7 +261,9 @@ class ConsoleScreen(Screen[None]):
 
     def on_terminal_input(self, message: Terminal.Input) -> None:
         message.stop()
-        if self.prefix and not _REPLY.fullmatch(message.data):
+        # The terminal's answers to the guest's queries (message.reply) reach the guest
+        # even while a command key is awaited; keys then are the command.
+        if self.prefix and not message.reply:
             self._prefix_command(message.data)
             return
         self.transport.write(message.data)

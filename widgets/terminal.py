@@ -21,7 +21,8 @@ layout reactives, and changing them for every new line would cost a layout pass 
 
 Keys: every key goes to the guest — Esc, Ctrl+C, Tab, `/` included — except the exit key
 (default Ctrl+], posts `ExitRequested`). Shift+PgUp/PgDn and the mouse wheel browse the
-scrollback. While scrolled back: `/` starts a search (typed into the note; Enter searches
+scrollback (the wheel, clicks and drags go to the guest instead when it turned on xterm
+mouse tracking, on the live screen). While scrolled back: `/` starts a search (typed into the note; Enter searches
 older lines, Esc cancels), `n`/`N` find the next older/newer match, Esc or Shift+End return
 to the live view; any other key returns to the live view and goes to the guest.
 App-level *priority* bindings (Ctrl+Q, Ctrl+P) are checked before any widget sees the key:
@@ -47,7 +48,14 @@ from textual.selection import Selection
 from textual.strip import Strip
 
 from tui.console.emulator import Attrs, Emulator, Row
-from tui.console.keys import encode_key, paste_bytes
+from tui.console.keys import (
+    MOUSE_BUTTON_EVENT,
+    WHEEL_DOWN,
+    WHEEL_UP,
+    encode_key,
+    mouse_report,
+    paste_bytes,
+)
 
 # pyte colour names → Rich's standard colour names, so Textual's ANSI theme maps them
 # (pyte 0.8.2 calls yellow "brown" and misspells bright magenta background "bfightmagenta").
@@ -148,11 +156,18 @@ class Terminal(ScrollView, can_focus=True):
     COMPONENT_CLASSES = {"terminal--note", "terminal--match"}
 
     class Input(Message):
-        """Bytes for the guest: keys, pastes, and the emulator's replies (CPR/DA/18t)."""
+        """Bytes for the guest: keys, pastes, mouse reports, and the emulator's replies.
 
-        def __init__(self, data: bytes, terminal: Terminal | None = None) -> None:
+        `reply` is True for the emulator's automatic answers to the guest's queries (cursor
+        position, device attributes, size): they must reach the guest whatever the user is
+        doing (say, halfway through a command behind the exit key)."""
+
+        def __init__(
+            self, data: bytes, terminal: Terminal | None = None, *, reply: bool = False
+        ) -> None:
             self.data = data
             self.terminal = terminal
+            self.reply = reply
             super().__init__()
 
         @property
@@ -214,6 +229,7 @@ class Terminal(ScrollView, can_focus=True):
         self._flush_handle: asyncio.TimerHandle | None = None
         self._painting = False
         self._last_flush = 0.0
+        self._mouse_held = -1  # xterm number of the button held down in the guest's mouse mode
         self._search: str | None = None  # query being typed, None when not typing
         self._query = ""
         self._match: tuple[int, int, int] | None = None  # (absolute line, start, end)
@@ -289,7 +305,7 @@ class Terminal(ScrollView, can_focus=True):
 
     def _reply(self, data: bytes) -> None:
         # The emulator answers the guest's queries during feed(): they go out like keys.
-        self.post_message(self.Input(data, self))
+        self.post_message(self.Input(data, self, reply=True))
 
     def _drain(self) -> None:
         """Parse pending bytes within this event-loop turn's budget; continue next turn.
@@ -595,13 +611,76 @@ class Terminal(ScrollView, can_focus=True):
             self.scroll_to_live()
         self._send(paste_bytes(event.text, self.emulator.bracketed_paste))
 
+    # --- mouse ----------------------------------------------------------------------------
+    # When the guest turned on mouse tracking (DECSET 9/1000/1002/1003, SGR form with 1006,
+    # as vim's `set mouse=a`, htop or mc do), clicks, drags and the wheel are reported to it
+    # as xterm reports them, and the mouse does not select text. Otherwise, and while the
+    # view is scrolled back, the wheel browses the scrollback and dragging selects.
+
+    @property
+    def allow_select(self) -> bool:
+        return self.emulator.mouse_mode == 0 and super().allow_select
+
+    def _report_mouse(self, kind: str, button: int, event: events.MouseEvent) -> bool:
+        """Send `event` to the guest if it tracks the mouse; True when it was sent."""
+        emulator = self.emulator
+        mode = emulator.mouse_mode
+        if not mode or self._back:
+            return False
+        x, y = event.x, event.y
+        if not (0 <= x < emulator.columns and 0 <= y < emulator.lines):
+            if kind != "motion" and kind != "release":
+                return False
+            x = max(0, min(x, emulator.columns - 1))  # a drag past the edge, as xterm clamps
+            y = max(0, min(y, emulator.lines - 1))
+        data = mouse_report(
+            mode,
+            emulator.mouse_sgr,
+            kind,
+            button,
+            x,
+            y,
+            shift=event.shift,
+            meta=event.meta,
+            ctrl=event.ctrl,
+        )
+        if data:
+            self._send(data)
+        return True
+
+    def _held_button(self, event: events.MouseEvent) -> int:
+        # Textual numbers buttons 1 left, 2 middle, 3 right; xterm 0, 1, 2.
+        return event.button - 1 if event.button in (1, 2, 3) else -1
+
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        button = self._held_button(event)
+        if self._report_mouse("press", button, event):
+            event.stop()
+            self._mouse_held = button
+            self.capture_mouse()  # a drag past the widget's edge still reaches the guest
+
+    def on_mouse_up(self, event: events.MouseUp) -> None:
+        if self._report_mouse("release", self._held_button(event), event):
+            event.stop()
+        self._mouse_held = -1
+        if self.app.mouse_captured is self:
+            self.capture_mouse(False)
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        # The held button is our own record of press and release: Textual replays a move
+        # with the old button when the capture ends, which must not read as a drag.
+        if self.emulator.mouse_mode >= MOUSE_BUTTON_EVENT:
+            self._report_mouse("motion", self._mouse_held, event)
+
     def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
         event.stop()
-        self.scroll_back(3)
+        if not self._report_mouse("press", WHEEL_UP, event):
+            self.scroll_back(3)
 
     def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
         event.stop()
-        self.scroll_back(-3)
+        if not self._report_mouse("press", WHEEL_DOWN, event):
+            self.scroll_back(-3)
 
     # --- search ---------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 from kvtest import skip_unless
+from textual import events
 from textual.app import App, ComposeResult
 
 from tui.console.base import ConsoleState, StateChange
@@ -180,6 +181,58 @@ async def test_vi_shows_tildes_and_the_file_name_and_edits(program: str, tmp_pat
         state = await until(pilot, lambda: exited(app), "vi to exit")
         assert state.reason == "program exited with status 0"
         assert target.read_text() == "hello world\n"
+
+
+async def test_vim_with_the_mouse_on_gets_clicks_and_the_wheel(numbered_file: Path) -> None:
+    """`set mouse=a`: vim turns on xterm mouse tracking; a click moves its cursor to the
+    line clicked (dd then deletes that line), the wheel scrolls vim's view, not ours."""
+    vi = need("vim.tiny")
+    argv = [vi, "-u", "NONE", "-N", "-c", "set mouse=a ttymouse=sgr", str(numbered_file)]
+    app = PtyApp(argv, env={"TERM": "xterm-256color"})
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.start()
+        await until(pilot, lambda: lines(app)[0] == "line 001 of the file", "vim's first page")
+        # vim turns the mouse off and on while it starts; it is settled when the cursor shows.
+        emulator = app.terminal.emulator
+        await until(
+            pilot, lambda: emulator.mouse_mode and emulator.cursor_visible, "vim's mouse mode"
+        )
+        await pilot.pause(0.3)
+        await pilot.click(app.terminal, offset=(3, 4))  # on "line 005 of the file"
+        await pilot.press("d", "d")
+        await until(pilot, lambda: lines(app)[4] == "line 006 of the file", "line 5 deleted")
+        for _ in range(3):
+            app.terminal.post_message(
+                events.MouseScrollDown(app.terminal, 3, 3, 0, 0, 0, False, False, False)
+            )
+        await until(pilot, lambda: lines(app)[0] != "line 001 of the file", "vim to scroll")
+        assert app.terminal.scrolled_back == 0, "the wheel went to vim"
+        await pilot.press("colon", "w", "q", "enter")
+        await until(pilot, lambda: exited(app), "vim to exit")
+    text = numbered_file.read_text()
+    assert "line 005 of the file" not in text
+    assert "line 004 of the file" in text and "line 006 of the file" in text
+
+
+@pytest.mark.parametrize(
+    ("term", "sgr"), [("xterm-256color", True), ("linux", False)], ids=["sgr", "x10-bytes"]
+)
+async def test_clicking_htops_quit_label_quits_it(term: str, sgr: bool) -> None:
+    """htop turns on mouse mode 1000 (with 1006 SGR under xterm, the X10 byte form under
+    TERM=linux); a click on `F10 Quit` in its key bar is read by htop as F10."""
+    htop = need("htop")
+    app = PtyApp([htop], env={"TERM": term, "HOME": "/nonexistent"})
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.start()
+        await until(pilot, lambda: "Quit" in lines(app)[23], "htop's key bar")
+        emulator = app.terminal.emulator
+        await until(pilot, lambda: emulator.mouse_mode == 1000, "htop's mouse mode")
+        assert emulator.mouse_sgr is sgr
+        await pilot.click(app.terminal, offset=(lines(app)[23].index("Quit") + 1, 23))
+        state = await until(pilot, lambda: exited(app), "htop to quit on the click")
+        assert "status 0" in state.reason
 
 
 async def test_top_shows_its_header() -> None:

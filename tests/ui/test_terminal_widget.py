@@ -26,6 +26,7 @@ class TerminalApp(App[None]):
         super().__init__()
         self.terminal_args = terminal
         self.sent: list[bytes] = []
+        self.replies: list[bool] = []  # Input.reply of each message in `sent`
         self.resized: list[tuple[int, int]] = []
         self.exits = 0
 
@@ -37,6 +38,7 @@ class TerminalApp(App[None]):
 
     def on_terminal_input(self, message: Terminal.Input) -> None:
         self.sent.append(message.data)
+        self.replies.append(message.reply)
 
     def on_terminal_resized(self, message: Terminal.Resized) -> None:
         self.resized.append((message.columns, message.lines))
@@ -250,6 +252,81 @@ async def test_replies_to_the_guest_are_sent() -> None:
         term(app).feed(b"\x1b[18t\x1b7\x1b[999;999H\x1b[6n\x1b8")
         await settle(pilot)
         assert app.sent == [b"\x1b[8;12;60t", b"\x1b[12;60R"]
+
+
+async def test_replies_are_flagged_and_keys_and_pastes_are_not() -> None:
+    """The console screen tells the emulator's answers from what the user typed by the flag,
+    so a key or a paste that looks like a cursor report is still the user's."""
+    app = TerminalApp()
+    async with app.run_test(size=SIZE) as pilot:
+        t = term(app)
+        t.feed(b"\x1b[6n")
+        await settle(pilot)
+        await pilot.press("a")
+        t.post_message(events.Paste("\x1b[12;60R"))
+        await settle(pilot)
+        assert app.sent == [b"\x1b[1;1R", b"a", b"\x1b[12;60R"]
+        assert app.replies == [True, False, False]
+
+
+def mouse_event(cls: Any, t: Terminal, x: int, y: int, button: int = 0) -> Any:
+    return cls(t, x, y, 0, 0, button, False, False, False)
+
+
+async def test_mouse_goes_to_a_guest_that_tracks_it() -> None:
+    """vim's `set mouse=a`, htop, mc: DECSET 1000 (+1006 SGR): clicks and the wheel are
+    reported, not selected or scrolled; DECRST gives the mouse back to the user."""
+    app = TerminalApp()
+    async with app.run_test(size=SIZE) as pilot:
+        t = term(app)
+        t.feed(numbered(0, 50) + b"\x1b[?1000h\x1b[?1006h")
+        await settle(pilot)
+        await pilot.click(t, offset=(4, 2))
+        await settle(pilot)
+        assert app.sent == [b"\x1b[<0;5;3M", b"\x1b[<0;5;3m"]
+        assert app.replies == [False, False]
+        assert app.screen.get_selected_text() is None, "no selection while the guest tracks"
+        app.sent.clear()
+        t.post_message(mouse_event(events.MouseScrollUp, t, 1, 1))
+        t.post_message(mouse_event(events.MouseScrollDown, t, 1, 1))
+        await settle(pilot)
+        assert app.sent == [b"\x1b[<64;2;2M", b"\x1b[<65;2;2M"]
+        assert t.scrolled_back == 0, "the wheel went to the guest"
+
+        # X10 byte encoding when 1006 is off; right button.
+        app.sent.clear()
+        t.feed(b"\x1b[?1006l")
+        await settle(pilot)
+        await pilot.click(t, offset=(0, 0), button=3)
+        await settle(pilot)
+        assert app.sent == [b"\x1b[M\x22!!", b"\x1b[M#!!"]
+
+        # Tracking off: the wheel browses the scrollback again, clicks send nothing.
+        app.sent.clear()
+        t.feed(b"\x1b[?1000l")
+        await settle(pilot)
+        await pilot.click(t, offset=(4, 2))
+        t.post_message(mouse_event(events.MouseScrollUp, t, 1, 1))
+        await settle(pilot)
+        assert app.sent == []
+        assert t.scrolled_back == 3
+
+
+async def test_drags_are_reported_in_button_event_mode() -> None:
+    app = TerminalApp()
+    async with app.run_test(size=SIZE) as pilot:
+        t = term(app)
+        t.feed(b"\x1b[?1002h\x1b[?1006h")
+        await settle(pilot)
+        t.post_message(mouse_event(events.MouseDown, t, 1, 1, button=1))
+        t.post_message(mouse_event(events.MouseMove, t, 2, 1, button=1))
+        t.post_message(mouse_event(events.MouseMove, t, 3, 1, button=1))
+        t.post_message(mouse_event(events.MouseUp, t, 3, 1, button=1))
+        t.post_message(mouse_event(events.MouseMove, t, 5, 1))  # no button held: not in 1002
+        await settle(pilot)
+        drag = [b"\x1b[<0;2;2M", b"\x1b[<32;3;2M", b"\x1b[<32;4;2M", b"\x1b[<0;4;2m"]
+        assert app.sent == drag
+        assert app.mouse_captured is None, "the capture for the drag is released"
 
 
 def numbered(start: int, count: int) -> bytes:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tui.console.keys import encode_key, key_character, paste_bytes
+from tui.console.keys import encode_key, key_character, mouse_report, paste_bytes
 
 
 @pytest.mark.parametrize(
@@ -194,3 +194,48 @@ def test_bracketed_paste_cannot_end_itself_early() -> None:
 
 def test_paste_utf8() -> None:
     assert paste_bytes("日本", bracketed=False) == "日本".encode()
+
+
+# ---- mouse reports ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("mode", "sgr", "kind", "button", "xy", "mods", "expected"),
+    [
+        # SGR (1006): 1-based coordinates, M for press/motion, m for release (button kept).
+        (1000, True, "press", 0, (4, 2), {}, b"\x1b[<0;5;3M"),
+        (1000, True, "release", 0, (4, 2), {}, b"\x1b[<0;5;3m"),
+        (1000, True, "press", 2, (0, 0), {}, b"\x1b[<2;1;1M"),
+        (1000, True, "press", 64, (9, 9), {}, b"\x1b[<64;10;10M"),
+        (1000, True, "press", 65, (9, 9), {}, b"\x1b[<65;10;10M"),
+        (1000, True, "release", 64, (9, 9), {}, b""),  # the wheel has no release
+        (1000, True, "press", 0, (0, 0), {"shift": True, "ctrl": True}, b"\x1b[<20;1;1M"),
+        (1000, True, "press", 1, (0, 0), {"meta": True}, b"\x1b[<9;1;1M"),
+        (1000, True, "motion", 0, (3, 3), {}, b""),  # 1000 reports no motion
+        (1002, True, "motion", 0, (3, 3), {}, b"\x1b[<32;4;4M"),  # drag with the left button
+        (1002, True, "motion", -1, (3, 3), {}, b""),  # no button held: not in 1002
+        (1003, True, "motion", -1, (3, 3), {}, b"\x1b[<35;4;4M"),
+        (1000, True, "press", 0, (300, 2), {}, b"\x1b[<0;301;3M"),  # SGR has no limit
+        # X10 byte encoding: CSI M, then 32 + button (3 = release), 32 + x, 32 + y (1-based).
+        (1000, False, "press", 0, (4, 2), {}, b"\x1b[M %#"),
+        (1000, False, "release", 2, (4, 2), {}, b"\x1b[M#%#"),
+        (1000, False, "press", 64, (0, 0), {}, b"\x1b[M`!!"),
+        (1002, False, "motion", 0, (0, 0), {}, b"\x1b[M@!!"),
+        (1000, False, "press", 0, (223, 0), {}, b""),  # past column 223: unsayable
+        (1000, False, "press", 0, (222, 0), {}, b"\x1b[M \xff!"),
+        # Mode 9 (X10 compatibility): presses only, no modifiers.
+        (9, False, "press", 0, (0, 0), {"shift": True}, b"\x1b[M !!"),
+        (9, False, "release", 0, (0, 0), {}, b""),
+        (0, True, "press", 0, (0, 0), {}, b""),  # tracking off
+    ],
+)
+def test_mouse_report(
+    mode: int,
+    sgr: bool,
+    kind: str,
+    button: int,
+    xy: tuple[int, int],
+    mods: dict[str, bool],
+    expected: bytes,
+) -> None:
+    assert mouse_report(mode, sgr, kind, button, *xy, **mods) == expected

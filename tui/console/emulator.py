@@ -357,6 +357,18 @@ class TerminalScreen(pyte.Screen):
     def mouse_tracking(self) -> bool:
         return not MOUSE_MODES.isdisjoint(self.mode)
 
+    @property
+    def mouse_mode(self) -> int:
+        """The mouse tracking mode the guest asked for (9, 1000, 1002, 1003), 0 for none;
+        the most inclusive one wins when several are set, as in xterm."""
+        modes = [m >> 5 for m in MOUSE_MODES if m in self.mode]
+        return max(modes) if modes else 0
+
+    @property
+    def mouse_sgr(self) -> bool:
+        """Mode 1006: mouse reports in the SGR form (`CSI < b;x;y M`)."""
+        return MOUSE_SGR in self.mode
+
     # --- replies -----------------------------------------------------------------------
 
     def write_process_input(self, data: str) -> None:
@@ -1410,6 +1422,14 @@ class Emulator:
     @property
     def mouse_tracking(self) -> bool:
         return self.screen.mouse_tracking
+
+    @property
+    def mouse_mode(self) -> int:
+        return self.screen.mouse_mode
+
+    @property
+    def mouse_sgr(self) -> bool:
+        return self.screen.mouse_sgr
 
     @property
     def alternate_screen(self) -> bool:

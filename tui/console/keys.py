@@ -215,3 +215,60 @@ def paste_bytes(text: str, bracketed: bool) -> bytes:
         return data
     data = data.replace(BRACKETED_PASTE_END, b"").replace(BRACKETED_PASTE_START, b"")
     return BRACKETED_PASTE_START + data + BRACKETED_PASTE_END
+
+
+# ---- mouse reports (xterm ctlseqs, "Mouse Tracking") --------------------------------------
+
+MOUSE_X10 = 9  # presses only, no modifiers
+MOUSE_NORMAL = 1000  # presses and releases (the wheel is presses of buttons 64/65)
+MOUSE_BUTTON_EVENT = 1002  # ... and motion while a button is held
+MOUSE_ANY_EVENT = 1003  # ... and all motion
+
+WHEEL_UP, WHEEL_DOWN = 64, 65
+_RELEASE = 3  # the "button" of a release in the X10 byte encoding
+_MOTION = 32
+
+
+def mouse_report(
+    mode: int,
+    sgr: bool,
+    kind: str,
+    button: int,
+    x: int,
+    y: int,
+    *,
+    shift: bool = False,
+    meta: bool = False,
+    ctrl: bool = False,
+) -> bytes:
+    """The bytes xterm sends the guest for one mouse event, or b"" when `mode` wants none.
+
+    `kind` is "press", "release" or "motion"; `button` 0 left, 1 middle, 2 right, 64/65 the
+    wheel, -1 none (motion with no button held); `x`, `y` are 0-based cells. With `sgr`
+    (mode 1006) the report is `CSI < b ; x ; y M` (`m` for a release, which keeps its
+    button); otherwise the X10 form `CSI M` and three bytes of 32 + value, which cannot say
+    where past column or row 223: such an event is not reported, as xterm does.
+    """
+    if mode == 0:
+        return b""
+    if kind == "release" and (mode == MOUSE_X10 or button in (WHEEL_UP, WHEEL_DOWN)):
+        return b""
+    if kind == "motion":
+        if mode == MOUSE_ANY_EVENT or (mode == MOUSE_BUTTON_EVENT and button >= 0):
+            code = (_RELEASE if button < 0 else button) + _MOTION
+        else:
+            return b""
+    elif kind == "release" and not sgr:
+        code = _RELEASE
+    else:
+        code = button
+    if code < 0:
+        return b""
+    if mode != MOUSE_X10:
+        code += (4 if shift else 0) + (8 if meta else 0) + (16 if ctrl else 0)
+    if sgr:
+        final = "m" if kind == "release" else "M"
+        return f"{CSI}<{code};{x + 1};{y + 1}{final}".encode()
+    if x + 1 + 32 > 255 or y + 1 + 32 > 255:
+        return b""
+    return b"\x1b[M" + bytes((32 + code, 32 + x + 1, 32 + y + 1))
