@@ -456,6 +456,8 @@ class TcpProxy:
         self.target = (host, port)
         self.port = 0
         self.blackhole = False
+        self.refuse = False  # new connections are closed at once (the server is down)
+        self._writers: list[asyncio.StreamWriter] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.Server | None = None
 
@@ -481,6 +483,9 @@ class TcpProxy:
         return self
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.refuse:
+            writer.transport.abort()
+            return
         try:
             up_reader, up_writer = await asyncio.open_connection(*self.target)
         except OSError:
@@ -499,7 +504,19 @@ class TcpProxy:
             finally:
                 dst.close()
 
+        self._writers += [writer, up_writer]
         await asyncio.gather(pump(reader, up_writer), pump(up_reader, writer))
+
+    def cut(self) -> None:
+        """Drop every relayed connection at once (RST), as a server that goes away does."""
+        assert self._loop is not None
+
+        def abort() -> None:
+            for writer in self._writers:
+                writer.transport.abort()
+            self._writers.clear()
+
+        self._loop.call_soon_threadsafe(abort)
 
     def stop(self) -> None:
         if self._loop is not None and self._server is not None:
@@ -532,6 +549,40 @@ def test_missed_pongs_are_a_network_drop_and_reconnect(
         login(console, rec)
         console.write(b"echo net-$((40+2))\r")
         until_text(console, rec, "net-42")
+        logout(console, rec)
+    finally:
+        proxy.stop()
+
+
+def test_server_dropping_the_socket_and_coming_back_reconnects(
+    demo, tmp_path: Path, consoles: list[KubevirtConsole]
+) -> None:
+    """The API server goes away (every connection reset, new ones refused), then comes back:
+    the drop is reported as the network's, retried with backoff, and the console reconnects
+    by itself to the same guest."""
+    proxy = TcpProxy(demo.host, demo.port).start()
+    try:
+        config = demo.kubeconfig()
+        config["clusters"][0]["cluster"]["server"] = f"https://127.0.0.1:{proxy.port}"
+        path = tmp_path / "proxied"
+        path.write_text(yaml.safe_dump(config))
+        connection = Connection.from_kubeconfig(str(path))
+        running(connection, "default", "testvm")
+        console, rec = open_console(connection, "default", "testvm", backoff=(0.2, 1.0))
+        consoles.append(console)
+        wait_for(lambda: rec.is_(ConsoleState.CONNECTED), what="connected")
+        login(console, rec)
+        proxy.refuse = True
+        proxy.cut()
+        wait_for(lambda: rec.seen(ConsoleState.DISCONNECTED, "network:"), what="network drop")
+        assert not rec.seen(ConsoleState.DISCONNECTED, TAKEN_OVER)
+        time.sleep(1.0)  # a few refused attempts
+        assert console.connections == 1
+        proxy.refuse = False
+        wait_for(lambda: console.connections >= 2, timeout=15, what="reconnected by itself")
+        wait_for(lambda: rec.is_(ConsoleState.CONNECTED), what="connected again")
+        console.write(b"echo back-$((40+2))\r")
+        until_text(console, rec, "back-42")
         logout(console, rec)
     finally:
         proxy.stop()

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from rich.style import Style
 from textual import events
 from textual.app import App, ComposeResult
@@ -470,6 +472,79 @@ async def test_random_bytes_never_crash_the_widget() -> None:
         t.feed(b"\x18\x1b[?1049l\x1b(B\x0f\x1b[0m\x1b[2J\x1b[Hstill alive")
         await settle(pilot)
         assert drawn(t)[0] == "still alive"
+
+
+HOSTILE = st.sampled_from(
+    [
+        b"\x1b",
+        b"[",
+        b"]",
+        b"P",
+        b"?",
+        b";",
+        b":",
+        b"38;5;",
+        b"48;2;1;2;3",
+        b"1;3;4;5;7;9m",
+        b"m",
+        b"H",
+        b"1049h",
+        b"1049l",
+        b"1000h",
+        b"1006h",
+        b"(0",
+        b"\x0e",
+        b"\x07",
+        b"\x9b",
+        "日本".encode(),
+        "e\u0301".encode(),
+        "👩\u200d👩".encode(),
+        b"\xef\xb8\x8f",
+        b"\r\n",
+        b"\x08",
+        b"\t",
+        b"x" * 25,
+        b"\x18",
+        b"6n",
+        b"18t",
+        b"@",
+        b"K",
+        b"J",
+    ]
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    chunks=st.lists(st.binary(max_size=80) | st.lists(HOSTILE, max_size=30).map(b"".join)),
+    size=st.tuples(st.integers(1, 30), st.integers(1, 8)),
+)
+def test_hypothesis_random_bytes_draw_as_full_width_strips(
+    chunks: list[bytes], size: tuple[int, int]
+) -> None:
+    """Whatever bytes arrive (and whatever size the widget is given between them), every
+    row the widget would draw — screen, cursor row and scrollback — is a Strip of exactly
+    the screen's width, and drawing never raises."""
+    from widgets.terminal import row_strip
+
+    base = Style(color="white", bgcolor="black")
+    replies: list[bytes] = []
+    emulator = Terminal().emulator
+    emulator.screen._reply = replies.append  # noqa: SLF001 - the reply hook, without an app
+    for index, chunk in enumerate(chunks):
+        emulator.feed(chunk)
+        if index == len(chunks) // 2:
+            emulator.resize(*size)
+    columns = emulator.columns
+    for y in range(emulator.lines):
+        strip = row_strip(emulator.row(y, with_cursor=True), columns, base)
+        assert strip.cell_length == columns
+    scrollback = emulator.scrollback
+    for line in range(len(scrollback)):
+        assert row_strip(scrollback.row(line), columns, base).cell_length == columns
+    x, y = emulator.cursor
+    assert 0 <= x < columns and 0 <= y < emulator.lines
+    assert all(isinstance(reply, bytes) and reply.startswith(b"\x1b[") for reply in replies)
 
 
 async def test_save_output_and_copy(tmp_path: Path) -> None:
