@@ -243,3 +243,30 @@ def test_permission_denied_is_a_note_not_a_crash() -> None:
     assert result["launchers"] == [10]
     assert result["denied"] == [20]
     assert "run kvtui node as root" in result["notes"][0]
+
+
+def _qemu(proc: Path, pid: int, name_arg: str, start_ticks: int, mnt: str) -> None:
+    make_process(proc, pid, comm="qemu-system-x86", mnt=mnt)
+    args = ["/usr/bin/qemu-system-x86_64", "-name", name_arg, "-S", "-machine", "q35"]
+    (proc / str(pid) / "cmdline").write_bytes(b"\0".join(a.encode() for a in args) + b"\0")
+    fields = ["S"] + ["0"] * 18 + [str(start_ticks)] + ["0"] * 30
+    (proc / str(pid) / "stat").write_text(f"{pid} (qemu-system-x86) {' '.join(fields)}\n")
+
+
+def test_qemu_start_times_by_guest_name_in_one_namespace(proc: Path) -> None:
+    (proc / "stat").write_text("cpu 1 2 3\nbtime 1700000000\nprocesses 5\n")
+    ticks = os.sysconf("SC_CLK_TCK")
+    _qemu(proc, 900, "guest=prod_web-01,debug-threads=on", 50 * ticks, mnt="700")
+    _qemu(proc, 901, "guest=odd,,name,debug-threads=on", 70 * ticks, mnt="700")
+    _qemu(proc, 902, "guest=elsewhere", 10 * ticks, mnt="800")
+    make_process(proc, 903, comm="bash", mnt="700")
+
+    from tui.node.discovery import qemu_start_times
+
+    assert qemu_start_times(proc, "mnt:[700]") == {
+        "prod_web-01": 1700000050.0,
+        "odd,name": 1700000070.0,
+    }
+    assert set(qemu_start_times(proc)) == {"prod_web-01", "odd,name", "elsewhere"}
+    (proc / "stat").unlink()
+    assert qemu_start_times(proc) == {}  # no boot time: nothing to say

@@ -252,6 +252,62 @@ def is_readable_socket(path: str | os.PathLike[str]) -> bool:
         return False
 
 
+def _boot_time(proc: str) -> float | None:
+    try:
+        for line in _read(os.path.join(proc, "stat")).splitlines():
+            if line.startswith("btime "):
+                return float(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _guest_name(cmdline: bytes) -> str:
+    """The domain name QEMU was started for: `-name guest=NAME,debug-threads=on` (or `-name NAME`)."""
+    args = cmdline.split(b"\0")
+    for index, arg in enumerate(args[:-1]):
+        if arg == b"-name":
+            value = args[index + 1].decode("utf-8", errors="replace")
+            # QEMU's option syntax doubles a comma inside a value.
+            parts = value.replace(",,", "\0").split(",")
+            first = next((p for p in parts if p.startswith("guest=")), parts[0])
+            return first.removeprefix("guest=").replace("\0", ",")
+    return ""
+
+
+def qemu_start_times(
+    proc_root: str | os.PathLike[str] = "/proc", mount_ns: str = ""
+) -> dict[str, float]:
+    """When each QEMU process started (epoch seconds), by the domain name it runs.
+
+    Only QEMU processes in mount namespace `mount_ns` (when given): a launcher's own. This
+    gives the domains' uptime, which libvirt does not report.
+    """
+    proc = os.fspath(proc_root)
+    boot = _boot_time(proc)
+    if boot is None:
+        return {}
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    found: dict[str, float] = {}
+    for pid in _pids(proc):
+        pid_dir = os.path.join(proc, str(pid))
+        if not _comm(pid_dir).startswith("qemu"):
+            continue
+        if mount_ns and _mount_ns(pid_dir) != mount_ns:
+            continue
+        try:
+            with open(os.path.join(pid_dir, "cmdline"), "rb") as handle:
+                name = _guest_name(handle.read())
+            stat_line = _read(os.path.join(pid_dir, "stat"))
+            # Fields after "(comm)": state is field 3, starttime field 22.
+            start_ticks = int(stat_line.rsplit(")", 1)[1].split()[19])
+        except (OSError, ValueError, IndexError):
+            continue
+        if name:
+            found[name] = boot + start_ticks / ticks
+    return found
+
+
 __all__ = [
     "Discovery",
     "Launcher",
@@ -259,6 +315,7 @@ __all__ = [
     "discover",
     "host_path",
     "launcher_uri",
+    "qemu_start_times",
     "resolve_in_root",
     "serial_log_path",
 ]

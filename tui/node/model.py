@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tui.libvirt_loop import ensure_event_loop, libvirt_module, quiet_errors
-from tui.node.discovery import Discovery, Launcher, discover
+from tui.node.discovery import Discovery, Launcher, discover, qemu_start_times
 from tui.node.domains import (
     EVENTS,
     DomainFacts,
@@ -158,9 +158,12 @@ class Source:
         on_change: Callable[[], None] = lambda: None,
         on_event: Callable[[NodeEvent], None] = lambda _event: None,
         read_only: bool = False,
+        proc_root: str | os.PathLike[str] | None = None,
     ) -> None:
+        """`proc_root`: where to find this source's QEMU processes for uptimes (None: nowhere)."""
         self.uri = uri
         self.want_read_only = read_only
+        self.proc_root = proc_root
         self.launcher = launcher
         self.label = launcher.label if launcher is not None else uri
         self.state = SourceState.CONNECTING
@@ -451,9 +454,27 @@ class Source:
                 entry.max_memory_kib = facts.memory_kib
                 entry.memory_kib = facts.current_memory_kib or facts.memory_kib
             fresh[uuid] = entry
+        self._exact_uptimes(fresh)
         with self._lock:
             self._domains = fresh
         self._relist = False
+
+    def _exact_uptimes(self, domains: dict[str, _Domain]) -> None:
+        """Start times from the QEMU processes, when they run where we can see them."""
+        if self.proc_root is None:
+            return
+        waiting = [d for d in domains.values() if d.state in (1, 2, 3, 4) and not d.since_exact]
+        if not waiting:
+            return
+        mount_ns = self.launcher.mount_ns if self.launcher is not None else ""
+        try:
+            started = qemu_start_times(self.proc_root, mount_ns)
+        except OSError:
+            return
+        for domain in waiting:
+            if domain.name in started:
+                domain.running_since = started[domain.name]
+                domain.since_exact = True
 
     @staticmethod
     def _set_state(entry: _Domain, state: int, reason: int) -> None:
@@ -561,6 +582,13 @@ def _sum_series(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[float, ...]
     return tuple(x + y for x, y in zip(a, b, strict=True))
 
 
+def _local(uri: str, launcher: Launcher | None) -> bool:
+    """Whether the domains' QEMU processes run on this machine, where /proc shows them."""
+    if launcher is not None:
+        return True
+    return uri.startswith(("qemu:///", "qemu+unix:///"))
+
+
 def _message(exc: BaseException) -> str:
     get = getattr(exc, "get_error_message", None)
     text = get() if callable(get) else ""
@@ -636,6 +664,7 @@ class NodeModel:
                 on_change=self.listener,
                 on_event=self._note_event,
                 read_only=self.read_only,
+                proc_root=self.proc_root if _local(uri, launcher) else None,
             )
             self.sources[uri] = source
         source.start()
