@@ -25,10 +25,12 @@ are swapped for visible stand-ins before they reach the terminal.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import ne, or_
 from typing import Any, ClassVar, NamedTuple
 
 from rich.cells import cell_len, set_cell_size
@@ -55,6 +57,7 @@ ELLIPSIS = "…"
 MARKER = "●"  # drawn in the gutter of a marked row
 GUTTER = 2  # marker + space, always reserved so marking never shifts the columns
 GAP = 2  # spaces between columns
+_ABSENT = object()  # in _moved: a row not placed in the sorted order yet
 MAX_COLUMN_WIDTH = 40  # a 63-character VM name should not push every other column away
 
 # (key, cells, casefolded search text) -> keep the row?
@@ -273,10 +276,18 @@ class ResourceTable(ScrollView, can_focus=True):
         self._sort_columns: list[int] = []
         self._sort_reverse = False
         self._sort_key: SortKey = _default_sort_key
-        # Every row key in sort order, filtered or not: a filter keystroke only walks it
-        # (O(rows)); sorting again is needed only when rows come, go or change sort keys.
+        # Every row key in ascending sort order, filtered or not, and beside it each one's
+        # sort key as it was when placed: a filter keystroke only walks it (O(rows)). Rows
+        # that come, go or change sort keys are noted in _moved (key -> the sort key it is
+        # placed under, or _ABSENT) and moved by bisection when the batch is applied; a
+        # full sort (set_sort, or most rows moved) only when _resort says so.
         self._sorted_all: list[str] = []
-        self._sorted_dirty = False
+        self._sorted_sk: list[Any] = []
+        self._moved: dict[str, Any] = {}
+        self._resort = False
+        # Where each row was last drawn (its virtual line), so an update finds its line in
+        # O(1); stale entries only cost a redraw of a line that did not need one.
+        self._drawn: dict[str, int] = {}
         self._order: list[str] = []  # what is shown: _sorted_all through the filter
         self._order_dirty = False
         self._passing_stale = False  # _passing to be derived from the next order
@@ -341,7 +352,12 @@ class ResourceTable(ScrollView, can_focus=True):
         new_styles = tuple(styles) if styles is not None else (None,) * len(cells)
         if len(new_styles) != len(cells):
             raise ValueError(f"{len(new_styles)} styles for {len(cells)} cells")
-        new_cells = tuple(plain(c) for c in cells)
+        try:
+            # One C-speed scan of the whole row; nearly every row has nothing to clean.
+            clean = _UNSAFE_RE.search("".join(cells)) is None
+        except TypeError:  # a cell that is not a str
+            clean = False
+        new_cells = tuple(cells) if clean else tuple(map(plain, cells))
         old = self._rows.get(key)
         if old is not None and old.cells == new_cells and old.styles == new_styles:
             return
@@ -355,8 +371,7 @@ class ResourceTable(ScrollView, can_focus=True):
                 if before != after:
                     self._count_width(index, before, after)
             self._update_count += sum(
-                (a, sa) != (b, sb)
-                for a, sa, b, sb in zip(old.cells, old.styles, new_cells, new_styles, strict=True)
+                map(or_, map(ne, old.cells, new_cells), map(ne, old.styles, new_styles))
             )
         text = search_text(new_cells)
         passes = self._passes(key, new_cells, text)
@@ -370,8 +385,11 @@ class ResourceTable(ScrollView, can_focus=True):
         sort_key = self._row_sort_key(new_cells)
         version = old.version + 1 if old is not None else 0
         self._rows[key] = _Row(new_cells, new_styles, version, text, sort_key)
-        if old is None or old.sort_key != sort_key:
-            self._sorted_dirty = True
+        if old is None:
+            self._moved.setdefault(key, _ABSENT)
+            self._mark_order_dirty()
+        elif old.sort_key != sort_key:
+            self._moved.setdefault(key, old.sort_key)
             self._mark_order_dirty()
         elif old_passes != passes:
             self._mark_order_dirty()
@@ -392,7 +410,8 @@ class ResourceTable(ScrollView, can_focus=True):
         self._marked.discard(key)
         if self._passing is not None:
             self._passing.discard(key)
-        self._sorted_dirty = True
+        self._moved.setdefault(key, old.sort_key)
+        self._drawn.pop(key, None)
         self._mark_order_dirty()
 
     def clear(self) -> None:
@@ -404,7 +423,10 @@ class ResourceTable(ScrollView, can_focus=True):
         if self._passing is not None:
             self._passing = set()
         self._sorted_all = []
-        self._sorted_dirty = False
+        self._sorted_sk = []
+        self._moved.clear()
+        self._resort = False
+        self._drawn.clear()
         self._order = []
         self._cursor = 0
         self._cursor_key = None
@@ -514,7 +536,7 @@ class ResourceTable(ScrollView, can_focus=True):
             self._sort_key = key
         for row in self._rows.values():
             row.sort_key = self._row_sort_key(row.cells)
-        self._sorted_dirty = True
+        self._resort = True
         self._layout_gen += 1  # the header shows the sort column
         self._mark_order_dirty(now=True)
 
@@ -555,17 +577,48 @@ class ResourceTable(ScrollView, can_focus=True):
         self._ensure_order()
         self._ensure_layout()
 
+    def _update_sorted(self) -> None:
+        """Bring _sorted_all up to date: move the rows in _moved, or sort everything."""
+        rows, moved = self._rows, self._moved
+        self._moved = {}
+        if not self._sort_columns:
+            self._resort = False
+            self._sorted_all = list(rows)  # insertion order
+            self._sorted_sk = [None] * len(self._sorted_all)
+            return
+        if not self._resort and len(moved) <= max(64, len(rows) // 8):
+            keys, sks = self._sorted_all, self._sorted_sk
+            try:
+                for key, placed in moved.items():
+                    if placed is _ABSENT:
+                        continue
+                    i = bisect_left(sks, placed)
+                    while keys[i] != key:  # rows with equal sort keys: find this one
+                        i += 1
+                        if sks[i] != placed:
+                            raise LookupError(key)
+                    del keys[i], sks[i]
+                for key in moved:
+                    row = rows.get(key)
+                    if row is not None:
+                        i = bisect_right(sks, row.sort_key)
+                        keys.insert(i, key)
+                        sks.insert(i, row.sort_key)
+                return
+            except (LookupError, TypeError):  # a bug or an odd sort key: sort it all
+                pass
+        self._resort = False
+        keys = sorted(rows, key=lambda k: rows[k].sort_key)
+        self._sorted_all = keys
+        self._sorted_sk = [rows[k].sort_key for k in keys]
+
     def _ensure_order(self) -> None:
         if not self._order_dirty:
             return
         self._order_dirty = False
         rows = self._rows
-        if self._sorted_dirty:
-            self._sorted_dirty = False
-            keys = list(rows)
-            if self._sort_columns:
-                keys.sort(key=lambda k: rows[k].sort_key, reverse=self._sort_reverse)
-            self._sorted_all = keys
+        if self._resort or self._moved:
+            self._update_sorted()
         passing = self._passing
         if self._passing_stale:
             self._passing_stale = False
@@ -579,7 +632,10 @@ class ResourceTable(ScrollView, can_focus=True):
             order = list(self._sorted_all)
         else:
             order = [key for key in self._sorted_all if key in passing]
+        if self._sort_reverse:
+            order.reverse()
         self._order = order
+        self._drawn.clear()  # every line is drawn again (refresh below)
         # Keep the cursor on the same resource, not on the same line number.
         before = self._cursor_key
         position = self._index_of(before) if before is not None else None
@@ -754,14 +810,13 @@ class ResourceTable(ScrollView, can_focus=True):
         self._scroll_cursor_into_view()
 
     def _refresh_key(self, key: str) -> None:
-        # Only a row on screen needs drawing again: look for it in the visible window
-        # (O(height)), which needs no key -> position map rebuilt on every reorder.
+        # Only a row on screen needs drawing again: render_line notes where each row was
+        # drawn, which needs no key -> position map rebuilt on every reorder.
         if not self.is_mounted or self._order_dirty:
             return
-        top = round(self.scroll_y)
-        window = self._order[top : top + self._data_height]
-        if key in window:
-            self.refresh_line(top + window.index(key) + 1)
+        line = self._drawn.get(key)
+        if line is not None:
+            self.refresh_line(line)
 
     def _ensure_widths(self) -> list[int]:
         if self._widths is None:
@@ -808,7 +863,13 @@ class ResourceTable(ScrollView, can_focus=True):
         self._ensure_layout()
         size = Size(self._line_width(), len(self._order) + 1)
         if size != self.virtual_size:
-            self.virtual_size = size
+            # Not `self.virtual_size = size`: that reactive lays out the whole screen, and a
+            # layout repaints every widget on it (~9 ms at 160x48) on each filter keystroke.
+            # The scrollbars are updated here; if one appears or goes, its own reactive
+            # asks for the layout that this then needs.
+            self.set_reactive(ScrollView.virtual_size, size)
+            self._scroll_update(size)
+            self.refresh()
 
     def render_line(self, y: int) -> Strip:
         """Line `y` of the widget: the header on top, then the rows from the scroll offset."""
@@ -823,7 +884,9 @@ class ResourceTable(ScrollView, can_focus=True):
             position = scroll_y + y - 1
             if position >= len(self._order):
                 return Strip.blank(width, base)
-            strip = self._row_strip(self._order[position], position == self._cursor)
+            key = self._order[position]
+            self._drawn[key] = position + 1
+            strip = self._row_strip(key, position == self._cursor)
         return strip.crop_extend(scroll_x, scroll_x + width, base)
 
     def _header_strip(self) -> Strip:

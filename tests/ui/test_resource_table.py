@@ -214,9 +214,14 @@ async def test_filter_contains_invert_and_predicate(screen_text) -> None:
         table.upsert("k0", ["row-00000", "Stopped", "node-1"])
         await pilot.pause()
         assert "new" in table.visible_keys() and "k0" not in table.visible_keys()
+        cursor = table.cursor_key
         table.set_filter()
         assert table.row_count == 31
         await pilot.pause()
+        # The cursor stays on its row, scrolled into view; the first row is a key away.
+        assert table.cursor_key == cursor
+        assert table.cell(cursor, "NAME") in screen_text(app)
+        await pilot.press("home")
         assert "row-00000" in screen_text(app)
 
 
