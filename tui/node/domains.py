@@ -344,7 +344,10 @@ class Rates:
                 continue
             rate = (value - last[1]) / (now - last[0])
             self.current[name] = rate
-            self.history.setdefault(name, deque(maxlen=self._size)).append(rate)
+            series = self.history.get(name)
+            if series is None:
+                series = self.history[name] = deque(maxlen=self._size)
+            series.append(rate)
 
     def rate(self, name: str) -> float | None:
         return self.current.get(name)
