@@ -67,7 +67,8 @@ def domain_xml(
     serial_log: str | os.PathLike[str] | None = None,
     uid: str | None = None,
     domain_uuid: str | None = None,
-    memory_mib: int = 128,
+    memory_mib: int = 96,
+    tb_cache_mib: int = 32,
     vcpus: int = 1,
     namespace: str | None = None,
 ) -> str:
@@ -102,7 +103,7 @@ def domain_xml(
     <initrd>{escape(str(guest.initrd))}</initrd>
     <cmdline>{escape(guest.cmdline)}</cmdline>
   </os>
-  <features><acpi/></features>
+  <features><acpi/><tcg><tb-cache unit='MiB'>{int(tb_cache_mib)}</tb-cache></tcg></features>
   <on_poweroff>destroy</on_poweroff>
   <on_reboot>restart</on_reboot>
   <on_crash>destroy</on_crash>
