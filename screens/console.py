@@ -11,6 +11,7 @@ commands sit behind that key, as telnet puts its commands behind its escape char
     Ctrl+] q  (or Ctrl+] Ctrl+])   leave; the console stays connected in the background
     Ctrl+] r   reconnect              Ctrl+] x   disconnect and close this console
     Ctrl+] n   send Enter             Ctrl+] s   send `stty rows R cols C` (serial has no SIGWINCH)
+    Ctrl+] S   send it after every resize too (on/off; never into a full-screen program)
     Ctrl+] c   copy the screen        Ctrl+] w   save the output to a file
     Ctrl+] tab next open console      Ctrl+] ]   send a literal Ctrl+] to the guest
     Ctrl+] esc (or any other key)     back to the console, nothing sent
@@ -73,6 +74,7 @@ PREFIX_COMMANDS: dict[bytes, str] = {
     b"n": "newline",
     b"\r": "newline",
     b"s": "stty",
+    b"S": "auto_stty",
     b"c": "copy",
     b"w": "save",
     b"\t": "next",
@@ -143,6 +145,7 @@ class ConsoleScreen(Screen[None]):
         self.confirm_takeover = False  # "r" after a takeover: the next "r" really does it
         self.opened = False
         self.size_text = ""
+        self.auto_stty = False  # Ctrl+] S: type `stty rows R cols C` after every resize
         self.bytes_since_connect = 0
         self._buffer = bytearray()
         self._buffer_lock = threading.Lock()
@@ -282,6 +285,8 @@ class ConsoleScreen(Screen[None]):
         message.stop()
         self.size_text = f"{message.columns}×{message.lines}"
         self._render_header()
+        if self.auto_stty:
+            self._send_size()
 
     def _end_prefix(self) -> None:
         self.prefix = False
@@ -357,6 +362,27 @@ class ConsoleScreen(Screen[None]):
             self.notify("Not connected.", severity="warning")
             return
         self.transport.write(self.terminal.stty_command())
+
+    def action_auto_stty(self) -> None:
+        """Ctrl+] S: tell the guest the size after every resize too (and now), or stop."""
+        self.auto_stty = not self.auto_stty
+        if self.auto_stty:
+            self.notify(
+                "The size is typed into the guest after every resize "
+                "(not while a full-screen program runs).",
+                title="stty on resize: on",
+                timeout=4,
+            )
+            self._send_size()
+        else:
+            self.notify("stty on resize: off", timeout=2)
+        self._render_footer()
+
+    def _send_size(self) -> None:
+        # Typed text lands in whatever runs: only at a shell, never into vi or top (they
+        # switch to the alternate screen), and only while connected.
+        if self.state is ConsoleState.CONNECTED and not self.terminal.emulator.alternate_screen:
+            self.transport.write(self.terminal.stty_command())
 
     def action_copy(self) -> None:
         self.terminal.copy_screen()
@@ -451,6 +477,7 @@ class ConsoleScreen(Screen[None]):
                 ("c", "copy"),
                 ("w", "save"),
                 ("x", "close"),
+                ("S", f"stty on resize {'off' if self.auto_stty else 'on'}"),
                 ("]", f"send {key}"),
                 ("esc", "back"),
             ):

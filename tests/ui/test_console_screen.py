@@ -354,6 +354,41 @@ async def test_commands_behind_the_exit_key(kubeconfig: Path, wait_for) -> None:
         assert transport.sent.count(b"\x1b") == 1  # the reply's ESC; esc cancelled, unsent
 
 
+async def test_stty_on_every_resize_is_optional_and_spares_full_screen_programs(
+    kubeconfig: Path, wait_for
+) -> None:
+    app = kvtui_app(kubeconfig)
+    async with app.run_test(size=SIZE) as pilot:
+        screen, transport = await open_scripted(app, pilot, wait_for)
+        await pilot.resize_terminal(100, 30)
+        await pilot.pause(0.2)
+        assert transport.sent == b"", "off by default: typing into the guest is a choice"
+        await pilot.press(EXIT, "S")
+        await wait_for(pilot, lambda: b"stty rows" in transport.sent, what="stty at once")
+        assert screen.auto_stty
+        await pilot.resize_terminal(90, 26)
+
+        def last() -> bytes:
+            return transport.sent.rsplit(b"stty", 1)[-1]
+
+        def told() -> bool:
+            columns, lines = screen.terminal.size_in_cells
+            return columns < 100 and last() == f" rows {lines} cols {columns}\r".encode()
+
+        await wait_for(pilot, told, what="stty with the new size")
+        columns, lines = screen.terminal.size_in_cells
+        # A full-screen program (the alternate screen) gets no typed text.
+        transport.data(b"\x1b[?1049h")
+        await pilot.pause(0.1)
+        sent = transport.sent
+        await pilot.resize_terminal(80, 24)
+        await wait_for(pilot, lambda: screen.terminal.size_in_cells[0] != columns)
+        await pilot.pause(0.2)
+        assert transport.sent == sent
+        await pilot.press(EXIT, "S")
+        assert not screen.auto_stty
+
+
 async def test_states_in_the_header_and_hostile_reasons(kubeconfig: Path, wait_for) -> None:
     app = kvtui_app(kubeconfig)
     async with app.run_test(size=SIZE) as pilot:
