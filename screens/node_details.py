@@ -187,9 +187,7 @@ class NodeDetailsScreen(Screen):
             text.append(plain(row.state_text + (" (stale)" if row.stale else "")), state_style)
             if row.vmi_uid:
                 text.append(f"  VMI {plain(row.vmi_uid)}", "dim")
-            if row.launcher_pid:
-                text.append(f"  pid {row.launcher_pid}", "dim")
-            text.append(f"  {plain(row.source)}", "dim")
+            text.append(f"  {plain(row.source)}", "dim")  # "launcher PID" or the URI
         self.query_one("#nd-title", Static).update(text)
 
     # ---- loading (worker thread) ------------------------------------------------------------

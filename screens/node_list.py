@@ -281,11 +281,17 @@ class NodeListScreen(Screen):
             if source.lost_at is not None:
                 since = time.strftime(" at %H:%M:%S", time.localtime(source.lost_at))
             what = (
-                f"libvirt daemon {source.label} vanished{since}: {source.error}"
+                f"{source.label}: libvirt daemon vanished{since}: {source.error}"
                 if count
                 else f"cannot connect to {source.label}: {source.error}"
             )
-            extra = f" — its {count} domain{'s' if count != 1 else ''} are greyed" if count else ""
+            extra = ""
+            if count:
+                extra = (
+                    " — its domain is greyed"
+                    if count == 1
+                    else f" — its {count} domains are greyed"
+                )
             lines.append(f"{what}{extra} ({where})")
             error = True
         sources = self.model.sources_list()

@@ -149,7 +149,7 @@ def test_same_socket_seen_by_many_processes_is_one_launcher(proc: Path) -> None:
         50,
         "libvirtd",
         True,
-        "host",
+        "host libvirtd",
     )
 
 

@@ -55,7 +55,7 @@ class Launcher:
 
     @property
     def label(self) -> str:
-        return "host" if self.host else f"pid {self.pid}"
+        return f"host {self.comm or 'libvirt'}" if self.host else f"launcher {self.pid}"
 
 
 @dataclass
