@@ -52,6 +52,7 @@ class Settings:
     all_namespaces: bool = False
     readonly: bool = False
     demo: bool = False
+    real_guests: bool = False
     debug: bool = False
     log_file: Path | None = None
 
@@ -95,6 +96,12 @@ def global_options() -> argparse.ArgumentParser:
         "--demo",
         action="store_true",
         help="start a local demo cluster (KubeVirt simulated) and use it; no cluster needed",
+    )
+    cluster.add_argument(
+        "--real-guests",
+        action="store_true",
+        help="with --demo: the first 2 VMs to start boot a real tiny QEMU guest for their "
+        "console (needs libvirtd, qemu-system-x86_64, busybox-static, a guest kernel)",
     )
     diag = parser.add_argument_group("diagnostics")
     diag.add_argument(
@@ -143,6 +150,8 @@ def settings_from(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
     if args.demo and args.kubeconfig:
         # The demo writes its own kubeconfig; a second one would be silently ignored.
         parser.error("--demo and --kubeconfig cannot be used together")
+    if getattr(args, "real_guests", False) and not args.demo:
+        parser.error("--real-guests works with --demo only")
     log_file = args.log_file or (default_log_file() if args.debug else None)
     return Settings(
         kubeconfig=args.kubeconfig,
@@ -151,6 +160,7 @@ def settings_from(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
         all_namespaces=args.all_namespaces,
         readonly=args.readonly,
         demo=args.demo,
+        real_guests=getattr(args, "real_guests", False),
         debug=args.debug,
         log_file=log_file,
     )
@@ -280,9 +290,13 @@ def _start_demo(stack: contextlib.ExitStack, settings: Settings) -> Settings:
     """Start the demo cluster in-process; the normal client path then talks to it over HTTP."""
     from tui.demo.runtime import DemoCluster
 
-    demo = DemoCluster(time_scale=1.0)
+    demo = DemoCluster(time_scale=1.0, real_guests=True if settings.real_guests else None)
     demo.start()
     stack.callback(demo.stop)
+    if settings.real_guests and demo.real_guests is None:
+        raise RuntimeError(
+            f"--real-guests: this machine cannot run real guests: {demo.real_guests_reason}"
+        )
     folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="kvtui-demo-"))
     kubeconfig = demo.write_kubeconfig(Path(folder) / "kubeconfig")
     log.info("demo cluster listening on %s, kubeconfig %s", demo.url, kubeconfig)
@@ -601,6 +615,7 @@ def node_command(argv: list[str]) -> int:
             "  kvtui node --uri qemu:///system      a plain libvirt host\n"
             "  kvtui node --uri test:///default     libvirt's test driver, no daemon needed\n"
             "  kvtui node --no-discover --uri qemu+ssh://root@node-1/system --readonly\n"
+            "  sudo kvtui node --kubeconfig /etc/kubernetes/admin.conf   with VMIs and VMs\n"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -628,6 +643,11 @@ def node_command(argv: list[str]) -> int:
         action="store_true",
         help="open every connection read-only (as virsh -r); suspend/resume/destroy are hidden",
     )
+    cluster = parser.add_argument_group(
+        "cluster (optional: show each domain's VMI, VM, phase and node from the cluster)"
+    )
+    cluster.add_argument("--kubeconfig", metavar="PATH", help="kubeconfig to correlate with")
+    cluster.add_argument("--context", metavar="NAME", help="kubeconfig context to use")
     parser.add_argument("--debug", action="store_true", help="write a debug log (see kvtui -h)")
     parser.add_argument("--log-file", metavar="PATH", type=Path, help="write the log to PATH")
     try:
@@ -668,6 +688,18 @@ def node_command(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 1
+    connection = None
+    if args.kubeconfig or args.context:
+        # The kubeconfig must be readable now; the cluster itself may be unreachable for a
+        # while (the UI says so and keeps showing libvirt's side).
+        from tui.cluster.connection import Connection
+
+        try:
+            connection = Connection.auto(args.kubeconfig, args.context)
+        except Exception as exc:  # noqa: BLE001 - one line, no traceback
+            message = _one_line(getattr(exc, "summary", "") or str(exc))
+            print(f"{PROG} node: {message}", file=sys.stderr)
+            return 1
     from tui.app import node_app
 
     app = node_app(
@@ -675,10 +707,13 @@ def node_command(argv: list[str]) -> int:
         discover=not args.no_discover,
         interval=args.interval,
         read_only=args.readonly,
+        cluster=connection,
     )
     try:
         app.run()
     finally:
+        if connection is not None:
+            connection.close()
         if log_path is not None:
             _close_logging()
     return int(app.return_code or 0)

@@ -198,3 +198,37 @@ def test_the_module_runs_with_the_standard_library_only() -> None:
     )
     root = Path(__file__).resolve().parents[2]
     subprocess.run([sys.executable, "-c", code], cwd=root, check=True, env={**os.environ})
+
+
+def test_real_guests_are_asked_for_with_the_demo_only(capsys: pytest.CaptureFixture) -> None:
+    from tui.cli import parse_settings
+
+    assert parse_settings(["--demo", "--real-guests"]).real_guests
+    assert not parse_settings(["--demo"]).real_guests
+    with pytest.raises(SystemExit):
+        parse_settings(["--real-guests"])
+    assert "--real-guests works with --demo only" in capsys.readouterr().err
+
+
+def test_real_guests_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tui.demo.real_guests import enabled_from_env
+
+    cases = [("", (False, 2)), ("0", (False, 2)), ("1", (True, 1)), ("yes", (True, 2))]
+    for value, expected in cases:
+        monkeypatch.setenv("KVTUI_DEMO_REAL_GUESTS", value)
+        assert enabled_from_env() == expected
+    monkeypatch.setenv("KVTUI_DEMO_REAL_GUESTS", "3")
+    assert enabled_from_env() == (True, 3)
+
+
+def test_a_demo_that_cannot_run_real_guests_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tui.demo import real_guests
+    from tui.demo.runtime import DemoCluster
+
+    monkeypatch.setattr(real_guests, "availability", lambda: Unavailable("no QEMU here"))
+    demo = DemoCluster(seed_data=False, real_guests=True).start()
+    try:
+        assert demo.real_guests is None and demo.real_guests_reason == "no QEMU here"
+        assert demo.console is not None and demo.console.real_guests is None
+    finally:
+        demo.stop()

@@ -1,7 +1,7 @@
 """Real tiny QEMU guests behind demo VMs, their serial consoles bridged as virt-handler does.
 
-When enabled (`DemoCluster(real_guests=True)`, `KVTUI_DEMO_REAL_GUESTS=1`, or
-`python -m tui.demo --real-guests`) and the machine allows it (`guest_image.find_guest()`:
+When enabled (`DemoCluster(real_guests=True)`, `KVTUI_DEMO_REAL_GUESTS=N`,
+`kvtui --demo --real-guests` or `python -m tui.demo --real-guests [N]`) and the machine allows it (`guest_image.find_guest()`:
 qemu-system-x86_64, libvirtd, busybox-static, a kernel; and libvirt-python), each VMI that
 starts running gets a real domain, up to `limit` at once; the others keep the simulated
 guest. The pieces are KubeVirt's:
@@ -46,12 +46,13 @@ _READ = 65536
 
 
 def enabled_from_env() -> tuple[bool, int]:
-    """(enabled, limit) from $KVTUI_DEMO_REAL_GUESTS: "1"/"true" (limit 2) or a number."""
+    """(enabled, limit) from $KVTUI_DEMO_REAL_GUESTS: how many real guests at most (a
+    number; 0 is off), or "true"/"yes"/"on" for the default (2)."""
     value = os.environ.get(ENV, "").strip().lower()
     if value in ("", "0", "false", "no", "off"):
         return False, DEFAULT_LIMIT
     if value.isdigit():
-        return True, int(value)
+        return int(value) > 0, int(value) or DEFAULT_LIMIT
     return True, DEFAULT_LIMIT
 
 
