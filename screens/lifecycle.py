@@ -82,6 +82,9 @@ class LifecycleMixin(Screen):
     """Lifecycle bindings and their workers; subclasses provide `lifecycle_targets()`."""
 
     BINDINGS = [
+        # The app's `?` again, first: at 80 columns the footer is cut after a few keys, and
+        # help is where a new user finds all of them.
+        Binding("question_mark", "app.help", "Help", key_display="?"),
         *[
             Binding(key, f"lifecycle('{action.value}')", label, tooltip=SPECS[action].label)
             for key, action, label in LIFECYCLE_KEYS
