@@ -269,3 +269,29 @@ def test_stream_console_of_an_unknown_domain_or_daemon(daemon, tmp_path) -> None
     change = gone.state(ConsoleState.DISCONNECTED)
     assert change.reason.startswith(f"cannot connect to {uri}: ") and change.retry_in == 5.0
     gone.close()
+
+
+def test_stream_console_survives_its_daemon_dying_and_says_so() -> None:
+    """A daemon that goes away mid-session (the node view's launcher killed): a network drop
+    with the reason, retried with backoff, never a crash."""
+    from tui.demo.libvirtd import SessionDaemon
+
+    own = SessionDaemon().start()
+    try:
+        from tui.demo.guest_image import find_guest
+
+        own.guest = own.guest_copy(find_guest())
+        _, name, _ = start_guest(own, unix=False)
+        console = Recorder(LibvirtStreamConsole(own.uri, name, backoff=(0.2, 0.2)))
+        console.state(ConsoleState.CONNECTED)
+        after = len(console.states)
+        assert own.process is not None
+        own.process.kill()
+        change = console.state(ConsoleState.DISCONNECTED, after=after)
+        assert change.reason.startswith("libvirt connection lost"), change.reason
+        assert change.retry_in == 0.2
+        retried = console.state(ConsoleState.DISCONNECTED, after=after + 2)
+        assert retried.reason.startswith(f"cannot connect to {own.uri}: ")
+        console.close()
+    finally:
+        own.stop()

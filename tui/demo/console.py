@@ -117,7 +117,14 @@ class ConsoleHub:
         try:
             await self.real_guests.start(vmi, guest)
             await guest.pump(session.send, lambda: session.viewer is not None)
-            return  # the guest's side ended (it powered off): nothing more comes
+            # The guest's side ended while its VMI runs on: it powered itself off (QEMU
+            # exited). Say so and drop the viewer, as virt-handler's stream would end.
+            await session.send(
+                b"\r\n[kvtui demo] the guest powered off; stop and start the VM to boot it again\r\n"
+            )
+            if session.viewer_request is not None and session.viewer_request.transport:
+                session.viewer_request.transport.close()
+            return
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - the demo goes on with a simulated guest
