@@ -18,6 +18,7 @@ from textual.binding import Binding
 from textual.message import Message
 
 from screens.node_list import NodeListScreen
+from tui.node.cluster import NodeCluster
 from tui.node.model import DEFAULT_INTERVAL, NodeModel
 
 
@@ -34,14 +35,25 @@ class NodeApp(App[int]):
         Binding("question_mark", "help", "Help", key_display="?"),
     ]
 
-    def __init__(self, model: NodeModel, *, notes: list[str] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        model: NodeModel,
+        *,
+        notes: list[str] | None = None,
+        cluster: NodeCluster | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """`cluster`: VMIs to correlate the domains with (`--kubeconfig`), or None."""
         super().__init__(**kwargs)
         self.model = model
+        self.cluster = cluster
         self.notes = list(notes or [])
         self._pending = False
         self._pending_lock = threading.Lock()
         self._consoles: Any = None
         model.listener = self._model_changed
+        if cluster is not None:
+            cluster.listener = self._model_changed
 
     # ---- the model, from its threads ----------------------------------------------------
 
@@ -66,12 +78,16 @@ class NodeApp(App[int]):
     # ---- life cycle -------------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        self.push_screen(NodeListScreen(self.model, notes=self.notes))
+        self.push_screen(NodeListScreen(self.model, notes=self.notes, cluster=self.cluster))
         self.model.start()
+        if self.cluster is not None:
+            self.cluster.start()
 
     def on_unmount(self) -> None:
         if self._consoles is not None:
             self._consoles.close_all()
+        if self.cluster is not None:
+            self.cluster.stop()
         self.model.stop()
 
     # ---- consoles (screens/console.py) ---------------------------------------------------
@@ -107,8 +123,12 @@ def run_node_app(
     notes: list[str] | None = None,
     rediscover_every: float = 5.0,
     read_only: bool = False,
+    cluster: Any = None,
 ) -> NodeApp:
-    """A NodeApp over `uris` (and discovered launchers); call `.run()` or `.run_test()`."""
+    """A NodeApp over `uris` (and discovered launchers); call `.run()` or `.run_test()`.
+
+    `cluster`: a kubeconfig `Connection` (or a ready NodeCluster) to correlate with.
+    """
     model = NodeModel(
         list(uris),
         discover_launchers=discover,
@@ -117,4 +137,6 @@ def run_node_app(
         rediscover_every=rediscover_every,
         read_only=read_only,
     )
-    return NodeApp(model, notes=notes)
+    if cluster is not None and not isinstance(cluster, NodeCluster):
+        cluster = NodeCluster(cluster)
+    return NodeApp(model, notes=notes, cluster=cluster)

@@ -212,6 +212,9 @@ class NodeDetailsScreen(Screen):
                     D.overview(dom, facts, launcher_pid=row.launcher_pid, uri=row.uri),
                     self._console_section(row, facts),
                 ]
+                cluster = self._cluster_section(row)
+                if cluster is not None:
+                    results["overview"].insert(1, cluster)
                 results["stats"] = D.stats(dom)
                 results["block"] = D.block(dom, facts)
                 results["interfaces"] = D.interfaces(dom, facts)
@@ -223,6 +226,30 @@ class NodeDetailsScreen(Screen):
             self.app.call_from_thread(self._show_error, message)
             return
         self.app.call_from_thread(self._show, results, xml)
+
+    def _cluster_section(self, row: DomainRow) -> D.Section | None:
+        cluster = getattr(self.app, "cluster", None)
+        if cluster is None:
+            return None
+        section = D.Section(f"Cluster ({cluster.context})")
+        info = cluster.lookup(row.vmi_uid, row.namespace, row.vm)
+        if info is None:
+            section.error = cluster.error or "the cluster's VMI list is not in yet"
+        elif not info.found:
+            section.error = (
+                "no VMI with this uid or name in the cluster: an orphaned domain "
+                "(its VMI was deleted while the launcher lives on)?"
+            )
+        else:
+            section.rows += [
+                ("VMI", f"{info.namespace}/{info.vmi}"),
+                ("VM", info.vm or "- (a VMI without a VirtualMachine)"),
+                ("Phase", info.phase),
+                ("Node", info.node + ("  (not this node!)" if info.elsewhere else "")),
+            ]
+            if info.migration:
+                section.rows.append(("Migration", info.migration))
+        return section
 
     def _console_section(self, row: DomainRow, facts: Any) -> D.Section:
         target = D.console_target(

@@ -30,6 +30,7 @@ from textual.widgets import Footer, Input, Static
 from screens.dialogs import Confirmation, ConfirmDialog
 from screens.vm_list import FilterInput
 from tui.kubevirt.filters import RowFilter, parse_age, parse_filter, sort_key
+from tui.node.cluster import ClusterInfo, NodeCluster
 from tui.node.details import ACTIONS, console_target, explain, perform
 from tui.node.domains import (
     STATE_CATEGORY,
@@ -56,8 +57,20 @@ COLUMNS = [
     "PID",
     "SOURCE",
 ]
+CLUSTER_COLUMNS = ["CLUSTER", "NODE"]  # with --kubeconfig: the VMI's phase and node
 # Dropped first on a narrow terminal: 80 columns keep namespace, VM, state, CPU and memory.
-HIDE_ORDER = ("SOURCE", "VMI UID", "PID", "VCPU", "UPTIME", "BLOCK/s", "NET/s", "MEM")
+HIDE_ORDER = (
+    "SOURCE",
+    "VMI UID",
+    "PID",
+    "NODE",
+    "VCPU",
+    "UPTIME",
+    "BLOCK/s",
+    "NET/s",
+    "MEM",
+    "CLUSTER",
+)
 SORT_KEYS = {"N": "VM", "P": "NAMESPACE", "S": "STATE", "C": "CPU%", "M": "MEM", "U": "UPTIME"}
 INTERVALS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 SPARK_WIDTH = 8
@@ -133,11 +146,23 @@ def row_cells(row: DomainRow, now: float | None = None) -> list[str]:
     ]
 
 
-def row_styles(row: DomainRow) -> list[str | None]:
+def cluster_cells(info: ClusterInfo | None) -> list[str]:
+    if info is None:
+        return ["…", ""]
+    return [info.summary, info.node]
+
+
+def row_styles(row: DomainRow, info: ClusterInfo | None = None, width: int = 0) -> list[str | None]:
+    width = width or len(COLUMNS)
     if row.stale:
-        return ["dim"] * len(COLUMNS)
-    styles: list[str | None] = [None] * len(COLUMNS)
+        return ["dim"] * width
+    styles: list[str | None] = [None] * width
     styles[2] = CATEGORY_STYLES.get(STATE_CATEGORY.get(row.state, ""))
+    if width > len(COLUMNS) and info is not None:
+        trouble = not info.found or info.elsewhere
+        styles[3] = (
+            "bold red" if trouble else ("bold green" if info.phase == "Running" else "yellow")
+        )
     return styles
 
 
@@ -183,10 +208,18 @@ class NodeListScreen(Screen):
     ]
 
     def __init__(
-        self, model: NodeModel, *, notes: list[str] | None = None, name: str | None = None
+        self,
+        model: NodeModel,
+        *,
+        notes: list[str] | None = None,
+        cluster: NodeCluster | None = None,
+        name: str | None = None,
     ) -> None:
         super().__init__(name=name)
         self.model = model
+        self.cluster = cluster
+        # CLUSTER and NODE go after STATE when a cluster is there to ask.
+        self.columns = COLUMNS[:3] + (CLUSTER_COLUMNS if cluster else []) + COLUMNS[3:]
         self.notes = list(notes or [])
         self._rows: dict[str, DomainRow] = {}
         self._filter: RowFilter = parse_filter("")
@@ -206,7 +239,7 @@ class NodeListScreen(Screen):
 
     def on_mount(self) -> None:
         table = self.table
-        table.set_columns(COLUMNS, hide_order=HIDE_ORDER)
+        table.set_columns(self.columns, hide_order=[c for c in HIDE_ORDER if c in self.columns])
         self._apply_sort()
         table.focus()
         self.refresh_from_model()
@@ -227,12 +260,22 @@ class NodeListScreen(Screen):
             for key in set(self._rows) - set(rows):
                 table.remove(key)
             for key, row in rows.items():
-                table.upsert(key, row_cells(row, now), row_styles(row))
+                cells = row_cells(row, now)
+                info = None
+                if self.cluster is not None:
+                    info = self.cluster_info(row)
+                    cells[3:3] = cluster_cells(info)
+                table.upsert(key, cells, row_styles(row, info, len(self.columns)))
             self._rows = rows
             self._update_header()
             self._update_title()
             self._update_banner()
             self._update_status()
+
+    def cluster_info(self, row: DomainRow) -> ClusterInfo | None:
+        if self.cluster is None:
+            return None
+        return self.cluster.lookup(row.vmi_uid, row.namespace, row.vm)
 
     def _update_header(self) -> None:
         sources = self.model.sources_list()
@@ -244,6 +287,10 @@ class NodeListScreen(Screen):
         header.append(f"  refresh every {self.model.interval:g}s", "dim")
         if self.model.discover_launchers:
             header.append("  discovering launchers", "dim")
+        if self.cluster is not None:
+            header.append(f"  cluster {plain(self.cluster.context)}", "dim")
+            if not self.cluster.synced:
+                header.append(f" ({self.cluster.state.value})", "bold yellow")
         self.query_one("#node-header", Static).update(header)
 
     def _update_title(self) -> None:
@@ -305,6 +352,8 @@ class NodeListScreen(Screen):
                     "(looked for run/libvirt/virtqemud-sock and libvirt-sock in every process's "
                     "mount namespace); add one with --uri"
                 )
+        if self.cluster is not None and self.cluster.error and not self.cluster.synced:
+            lines.append(f"cluster {self.cluster.context}: {self.cluster.error}")
         lines.extend(self.notes)
         if not sources and not lines:
             lines.append("no libvirt connections: give one with --uri")

@@ -379,3 +379,82 @@ def test_clean_log_text_and_sort_keys() -> None:
     assert node_sort_key("CPU%", " 9.0% ▁") < node_sort_key("CPU%", "10.0% ▁")
     assert node_sort_key("MEM", "512Mi") < node_sort_key("MEM", "2Gi/8Gi")
     assert node_sort_key("UPTIME", "~5m") < node_sort_key("UPTIME", "1h2m")
+
+
+# ---- correlation with a cluster (--kubeconfig): the demo cluster's VMIs ----------------------
+
+
+def _domain(name: str, uuid: str, uid: str) -> str:
+    return f"""  <domain type='test'>
+    <name>{name}</name>
+    <uuid>{uuid}</uuid>
+    <memory unit='MiB'>256</memory>
+    <vcpu>1</vcpu>
+    <os><type arch='x86_64'>hvm</type></os>
+    <metadata><kubevirt xmlns="http://kubevirt.io"><uid>{uid}</uid></kubevirt></metadata>
+  </domain>
+"""
+
+
+async def test_domains_show_their_vmi_from_the_cluster(
+    wait_for, screen_text, kubeconfig: Path, api, tmp_path: Path
+) -> None:
+    from kubernetes import client
+
+    from tui.cluster.connection import Connection
+    from tui.node.cluster import NodeCluster
+
+    vmis = client.CustomObjectsApi(api).list_cluster_custom_object(
+        "kubevirt.io", "v1", "virtualmachineinstances"
+    )["items"]
+    running = [v for v in vmis if (v.get("status") or {}).get("nodeName")][:2]
+    assert len(running) == 2, "the demo seeds running VMIs"
+    here = running[0]["status"]["nodeName"]
+    domains = [
+        _domain(
+            f"{v['metadata']['namespace']}_{v['metadata']['name']}",
+            f"00000000-0000-4000-8000-00000000000{i}",
+            v["metadata"]["uid"],
+        )
+        for i, v in enumerate(running)
+    ]
+    domains.append(
+        _domain("ghost_orphan", "00000000-0000-4000-8000-000000000009", "not-in-the-cluster")
+    )
+    path = tmp_path / "node.xml"
+    path.write_text("<node>\n" + "".join(domains) + "</node>\n")
+
+    connection = Connection.from_kubeconfig(str(kubeconfig))
+    cluster = NodeCluster(connection, node_name=here)
+    app = run_node_app([f"test://{path}"], cluster=cluster, discover=False, interval=0.5)
+    try:
+        async with app.run_test(size=(200, 40)) as pilot:
+            await loaded(pilot, wait_for, 3)
+            screen = list_screen(app)
+            columns = screen.query_one(ResourceTable).column_names
+            assert columns[3:5] == ["CLUSTER", "NODE"]
+
+            def by_vm() -> dict[str, dict[str, str]]:
+                return {row[1]: dict(zip(columns, row, strict=True)) for row in table_rows(app)}
+
+            await wait_for(pilot, lambda: by_vm()["orphan"]["CLUSTER"] == "no VMI", what="join")
+            first, second = (by_vm()[v["metadata"]["name"]] for v in running)
+            assert first["CLUSTER"].startswith(running[0]["status"]["phase"])
+            assert first["NODE"] == here and "!" not in first["CLUSTER"]
+            if running[1]["status"]["nodeName"] != here:
+                assert first["CLUSTER"] != second["CLUSTER"]
+                assert second["CLUSTER"].endswith(f"on {running[1]['status']['nodeName']}!")
+            assert "cluster" in screen_text(app)
+            # The orphan's details say what it likely is.
+            await pilot.press("slash")
+            await wait_for(
+                pilot, lambda: app.focused is not None and app.focused.id == "node-filter"
+            )
+            await pilot.press(*"orphan", "enter")
+            await wait_for(pilot, lambda: names(app) == [("ghost", "orphan")])
+            await pilot.press("g", "enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, NodeDetailsScreen))
+            details = app.screen
+            await wait_for(pilot, lambda: "orphaned domain" in details.tab_text["overview"])
+    finally:
+        connection.close()
