@@ -65,6 +65,11 @@ class RowFilter:
         return self._needle
 
     @property
+    def pattern(self) -> re.Pattern[str] | None:
+        """The compiled expression of a "regex" filter (case-insensitive, multiline)."""
+        return self._regex
+
+    @property
     def active(self) -> bool:
         """Whether the filter can hide rows at all."""
         return self.mode != "all" and self.error is None
