@@ -157,3 +157,12 @@ def test_kvtui_node_test_default_in_a_pty() -> None:
         except (ProcessLookupError, ChildProcessError):
             pass
         os.close(fd)
+
+
+def test_unreadable_kubeconfig_is_one_line(tmp_path: Path) -> None:
+    skip_unless(libvirt_installed(), "libvirt-python is not installed")
+    missing = tmp_path / "no-such-kubeconfig"
+    result = run("node", "--uri", "test:///default", "--kubeconfig", str(missing))
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(missing) in lines[0] and "Traceback" not in result.stderr
