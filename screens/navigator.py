@@ -231,6 +231,10 @@ class Navigator:
             location = Location("vm", namespace)
             self.history.visit(location)
             self.app.push_screen(self.screen_for(location))
+        elif view.name == "tmpl" and self._read_only():
+            # Nothing can be created: show what the template is instead.
+            self.app.notify("kvtui runs read-only: it creates nothing.", severity="warning")
+            self._drill_down(view, obj)
         elif view.name == "tmpl":
             from screens.create_template import CreateFromTemplateScreen
 
@@ -276,7 +280,13 @@ class Navigator:
             return recent[0] if recent else (context if context and context != avoid else "default")
         return current
 
+    def _read_only(self) -> bool:
+        return bool(getattr(self.app.settings, "readonly", False))
+
     def new_vm(self, request: NewVm) -> None:
+        if request.how != "form" and self._read_only():
+            self.app.notify("kvtui runs read-only: it creates nothing.", severity="warning")
+            return
         if request.how == "yaml":
             from screens.create_yaml import CreateYamlScreen
             from tui.kubevirt.manifest_check import STARTER_VM

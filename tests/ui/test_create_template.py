@@ -290,3 +290,57 @@ async def test_windows_from_template_reaches_running(
         )
         await wait_for(pilot, lambda: "Running" in screen_text(app), what="Running on screen")
         seeded_connection.request("DELETE", K.VMS.path(NS, vm_name))
+
+
+async def test_customise_in_the_form(fresh_connection: Connection, wait_for: Any) -> None:
+    from screens.create_vm import CreateVmScreen
+
+    name = unique("tmpl")
+    fresh_connection.request("POST", K.TEMPLATES.path(NS), body=template(name))
+    app = make_app(fresh_connection)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: len(app.screen_stack) > 1, what="the first view")
+        app.navigator.run(f"new --template {name}")
+        screen = await template_screen(pilot, app, wait_for)
+        await wait_for(pilot, lambda: app.focused is field(screen, "OWNER"), what="focus")
+        await pilot.press(*"carol")
+        vm_name = field(screen, "NAME").value
+        await pilot.press("ctrl+f")
+        form = await wait_for(
+            pilot,
+            lambda: (
+                isinstance(app.screen, CreateVmScreen)
+                and app.screen.query("#f-name")
+                and app.screen
+            ),
+            what="the create form",
+        )
+        assert form.query_one("#f-name", Input).value == vm_name
+        assert form.query_one("#f-namespace", Input).value == NS
+
+
+async def test_read_only_creates_nothing_from_templates_or_yaml(
+    fresh_connection: Connection, wait_for: Any
+) -> None:
+    from screens.yaml_view import YamlViewScreen
+
+    name = unique("tmpl")
+    fresh_connection.request("POST", K.TEMPLATES.path(NS), body=template(name))
+    app = make_app(fresh_connection, readonly=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: len(app.screen_stack) > 1, what="the first view")
+        for line in ("new --yaml", f"new --template {name}"):
+            app.navigator.run(line)
+            await wait_for(pilot, lambda: "read-only" in notifications(app), what="refusal")
+            assert not isinstance(app.screen, (CreateYamlScreen, CreateFromTemplateScreen))
+            app.clear_notifications()
+        app.navigator.run(f"tmpl {NS}")
+        await wait_for(pilot, lambda: app.screen.query(ResourceTable) and table_has(app, name))
+        await move_cursor_to(pilot, app, wait_for, name)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, YamlViewScreen), what="its YAML")
+
+
+def table_has(app: Any, name: str) -> bool:
+    table = app.screen.query_one(ResourceTable)
+    return any(table.row_text(key)[0] == name for key in table.keys())
