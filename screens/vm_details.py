@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 from rich.console import Group, RenderableType
+from rich.padding import Padding
 from rich.progress_bar import ProgressBar
 from rich.syntax import Syntax
 from rich.table import Table
@@ -241,7 +242,7 @@ class VmDetailsScreen(LifecycleMixin, Watching, Screen):
                 self._snapshots(snapshots_for(vm, self._items("snapshots")))
             )
             self.query_one("#details-events", Static).update(
-                self._events(events_for(vm, vmi, pod, self._items("events")))
+                self._events(events_for(vm, vmi, pod, self._items("events")), self.size.width)
             )
 
     @staticmethod
@@ -306,10 +307,25 @@ class VmDetailsScreen(LifecycleMixin, Watching, Screen):
             table.add_row(*(_t(s[k]) for k in ("name", "phase", "ready", "created", "error")))
         return table
 
-    @staticmethod
-    def _events(rows: list[dict[str, str]]) -> RenderableType:
+    NARROW_EVENTS = 120
+    """Below this width an event takes two lines (its message under it), not a table row:
+    at 80 columns the table left the message one column."""
+
+    @classmethod
+    def _events(cls, rows: list[dict[str, str]], width: int = 0) -> RenderableType:
         if not rows:
             return Text("No events for this VM, its VMI or its launcher pod.", style="italic")
+        if 0 < width < cls.NARROW_EVENTS:
+            parts: list[RenderableType] = []
+            for e in rows:
+                style = "bold yellow" if e["type"] == "Warning" else ""
+                head = Text.assemble(
+                    _t(e["last"], "dim"), "  ", _t(e["type"], style), "  ", _t(e["reason"], "bold")
+                )
+                head.append("  ")
+                head.append_text(_t(e["object"], "dim"))
+                parts += [head, Padding(_t(e["message"]), (0, 0, 0, 3))]
+            return Group(*parts)
         table = _table("Last seen", "Type", "Reason", "Object", "Message")
         for e in rows:
             style = "bold yellow" if e["type"] == "Warning" else ""
@@ -326,6 +342,12 @@ class VmDetailsScreen(LifecycleMixin, Watching, Screen):
 
     def action_back(self) -> None:
         self.app.pop_screen()
+
+    def on_resize(self) -> None:
+        # The events tab lays out by width (a table, or two lines per event when narrow).
+        if not self._redraw_pending and self.vm is not None:
+            self._redraw_pending = True
+            self.call_after_refresh(self._redraw)
 
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = f"tab-{tab}"

@@ -94,8 +94,8 @@ def test_details_overview_snapshot(snap_compare: Any, size: tuple[int, int]) -> 
 
 @pytest.mark.parametrize(
     ("tab", "size"),
-    [("3", (80, 24)), ("4", (160, 48)), ("6", (160, 48))],
-    ids=["disks-80x24", "nics-160x48", "events-160x48"],
+    [("3", (80, 24)), ("4", (160, 48)), ("6", (160, 48)), ("6", (80, 24))],
+    ids=["disks-80x24", "nics-160x48", "events-160x48", "events-80x24"],
 )
 def test_details_tab_snapshot(snap_compare: Any, tab: str, size: tuple[int, int]) -> None:
     assert snap_compare(DetailsApp(), terminal_size=size, run_before=press(tab))
