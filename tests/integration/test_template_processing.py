@@ -176,3 +176,14 @@ def test_find_template_by_name_and_namespace(ops: Operations) -> None:
     with pytest.raises(ClusterError, match="not found in default"):
         find_template(ops, "no-such-template", ["default"])
     assert K.TEMPLATES.plural == "templates"
+
+
+def test_vm_schema_asks_the_servers_openapi_first(conn: Connection) -> None:
+    """The demo publishes OpenAPI v3 documents without component schemas (as a server
+    whose CRDs have none would): kvtui falls back to its copy of the KubeVirt schema."""
+    from screens.create_yaml import KUBEVIRT_OPENAPI, vm_schema
+
+    document = discovery.openapi_document(conn, KUBEVIRT_OPENAPI)
+    assert document is not None and document.get("openapi")
+    _, source = vm_schema(conn)
+    assert source == "kvtui's copy of the KubeVirt schema"
