@@ -969,17 +969,30 @@ class ResourceTable(ScrollView, can_focus=True):
             style += self._style("resource-table--cursor")
         widths = self._ensure_widths()
         names = self.STYLE_NAMES
-        segments = [Segment((MARKER if marked else " ") + " " * (GUTTER - 1), style)]
+        # One segment per run of equally styled text, not one per cell and gap: Textual's
+        # per-line work (styles, colour filters, cropping) goes by segment, and costs far
+        # more than building the line.
+        segments: list[Segment] = []
+        run = [(MARKER if marked else " ") + " " * (GUTTER - 1)]
+        run_style = style
+        cells, cell_styles = row.cells, row.styles
         for n, index in enumerate(self._shown_columns):
-            if n:
-                segments.append(Segment(" " * GAP, style))
-            cell_style = row.styles[index]
+            cell_style = cell_styles[index]
             if cell_style:
                 # The cell's colour shows under the cursor too (a red error stays red).
                 segment_style = style + _parse_style(names.get(cell_style, cell_style))
             else:
                 segment_style = style
-            segments.append(Segment(_fit(row.cells[index], widths[index]), segment_style))
-        strip = Strip(segments, self._line_width())
+            if n:
+                if run_style is not style:
+                    segments.append(Segment("".join(run), run_style))
+                    run, run_style = [], style
+                run.append(" " * GAP)
+            if segment_style is not run_style:
+                segments.append(Segment("".join(run), run_style))
+                run, run_style = [], segment_style
+            run.append(_fit(cells[index], widths[index]))
+        segments.append(Segment("".join(run), run_style))
+        strip = Strip([s for s in segments if s.text], self._line_width())
         self._line_cache[cache_key] = strip
         return strip
