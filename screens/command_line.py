@@ -63,7 +63,9 @@ class CommandLineScreen(ModalScreen[str | None]):
         padding: 0 1;
         color: $text-muted;
     }
-    CommandLineScreen CommandInput {
+    /* By id: Input's own `:focus` rule (a tall border) outranks a type selector, and a
+       border on a 1-line input hides the very text being typed. */
+    CommandLineScreen #command-input {
         border: none;
         height: 1;
         padding: 0 1;

@@ -263,3 +263,17 @@ async def test_command_palette_offers_views(kubeconfig: Path, wait_for) -> None:
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ResourceListScreen))
         assert app.screen.view.name == "tmpl"
+
+
+@pytest.mark.parametrize("size", [(80, 24), SIZE])
+async def test_command_line_shows_what_is_typed(
+    kubeconfig: Path, size: tuple[int, int], screen_text, wait_for
+) -> None:
+    """The prompt's text is on screen as it is typed (a focused Input's border once hid it)."""
+    app = make_app(kubeconfig)
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, VmListScreen))
+        await pilot.press("colon")
+        await until(pilot, lambda: isinstance(app.screen, CommandLineScreen), "the prompt")
+        await pilot.press(*"tmpl")
+        await wait_for(pilot, lambda: "tmpl" in screen_text(app).splitlines()[-1], what="text")
