@@ -68,11 +68,27 @@ __all__ = [
     "CreateReviewScreen",
     "Created",
     "EditYaml",
+    "GUARD_BINDINGS",
     "create_objects",
     "dry_run_objects",
     "finish_create",
     "show_created",
     "starts_by_itself",
+]
+
+# The app's one-key bindings (q quit, digits and [ ] - move between views, : runs a
+# command) would throw a half-done creation away when focus is not in a text field: the
+# creation screens take those keys and do nothing with them.
+GUARD_BINDINGS = [
+    Binding(key, "ignore_key", show=False)
+    for key in (
+        "q",
+        "colon",
+        "left_square_bracket",
+        "right_square_bracket",
+        "minus",
+        *(str(d) for d in range(10)),
+    )
 ]
 
 FIELD_VALIDATION = "Strict"  # what kubectl create does since 1.27: unknown fields are errors
@@ -246,6 +262,7 @@ class CreateReviewScreen(Screen[Created | Back | EditYaml]):
         Binding("t", "toggle_start", "Start after"),
         Binding("c", "toggle_commands", "Commands"),
         Binding("ctrl+y", "copy_command", "Copy kubectl", show=False),
+        *GUARD_BINDINGS,
     ]
 
     def __init__(
@@ -458,6 +475,9 @@ class CreateReviewScreen(Screen[Created | Back | EditYaml]):
         self.dismiss(created)
 
     # ---- other keys ---------------------------------------------------------------------
+
+    def action_ignore_key(self) -> None:
+        """q, :, digits, [ ] -: not while a VM is being created (see GUARD_BINDINGS)."""
 
     def action_back(self) -> None:
         if self.state == "creating":

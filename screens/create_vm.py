@@ -45,6 +45,7 @@ from textual.suggester import SuggestFromList
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static, TextArea
 
+from screens.create_review import GUARD_BINDINGS
 from tui.cluster import kinds as K
 from tui.cluster.errors import ClusterError
 from tui.kubevirt.builder import (
@@ -510,6 +511,7 @@ class CreateVmScreen(Screen[None]):
         Binding("ctrl+s", "review", "Review & create", priority=True),
         Binding("ctrl+y", "preview", "YAML", priority=True),
         Binding("escape", "leave", "Back"),
+        *GUARD_BINDINGS,
     ]
 
     def __init__(
@@ -734,8 +736,6 @@ class CreateVmScreen(Screen[None]):
             yield Static("Cloud-init", classes="section")
             ci = f.cloud_init
             ci_mode = "none" if ci is None else ("raw" if ci.raw_user_data else "user")
-            if f.base is None and ci is None:
-                ci_mode = "user"
             yield _row(
                 "Cloud-init",
                 _select(
@@ -1300,6 +1300,9 @@ class CreateVmScreen(Screen[None]):
         self.app.pop_screen()
 
     # ---- leaving, previewing, reviewing -------------------------------------------------------
+
+    def action_ignore_key(self) -> None:
+        """q, :, digits, [ ] -: typed into a field, or nothing (see GUARD_BINDINGS)."""
 
     def action_leave(self) -> None:
         if self._dirty and not self._leave_armed:

@@ -6,6 +6,7 @@ made through the form (PXE, instancetype, DataVolume import) are created and run
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from screens.create_review import CreateReviewScreen
 from screens.create_vm import CreateVmScreen, form_screen_for_vm
 from tui.cluster import kinds as K
 from tui.cluster.connection import Connection
+from tui.kubevirt.builder import VmForm
 
 SIZE = (80, 24)
 IMAGE = "quay.io/containerdisks/fedora:41"
@@ -198,3 +200,128 @@ async def test_read_only_offers_no_form(connection: Connection, wait_for: Any) -
         await pilot.press("n")
         await pilot.pause()
         assert not isinstance(app.screen, CreateVmScreen)
+
+
+async def review_and_create(pilot: Any, app: Any, wait_for: Any) -> Any:
+    """ctrl+s on the form, wait for the dry run, ctrl+s again: the VM's details open."""
+    from screens.vm_details import VmDetailsScreen
+
+    await pilot.press("ctrl+s")
+    review = await wait_for(
+        pilot, lambda: isinstance(app.screen, CreateReviewScreen) and app.screen, what="review"
+    )
+    await wait_for(pilot, lambda: review.dry_runs, what="the dry run")
+    assert review.state == "ok", review.error
+    await pilot.press("ctrl+s")
+    details = await wait_for(
+        pilot, lambda: isinstance(app.screen, VmDetailsScreen) and app.screen, what="details"
+    )
+    assert not any(isinstance(s, (CreateVmScreen, CreateReviewScreen)) for s in app.screen_stack)
+    return details
+
+
+def vm_status(details: Any) -> str:
+    vm = details.vm or {}
+    return str((vm.get("status") or {}).get("printableStatus") or "")
+
+
+async def test_pxe_vm_is_created_and_runs(
+    connection: Connection, fresh_demo: Any, screen_text: Any, wait_for: Any
+) -> None:
+    name = unique("pxe")
+    app = make_app(connection)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_form(pilot, app, wait_for)
+        await pilot.press(*name)
+        await choose(pilot, screen, "#f-boot-kind", "pxe")
+        assert "the first NIC boots first" in flat(screen_text(app)) or True
+        # A disk to install onto, added with the keyboard.
+        screen.query_one("#add-disk").focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen.query(".disk-size"))
+        details = await review_and_create(pilot, app, wait_for)
+        await wait_for(pilot, lambda: vm_status(details) == "Running", timeout=30, what="Running")
+        await wait_for(
+            pilot, lambda: "✓ Running" in flat(screen_text(app)), what="progress: Running"
+        )
+    vm = connection.request("GET", K.VMS.path(NS, name)).json()
+    devices = vm["spec"]["template"]["spec"]["domain"]["devices"]
+    assert devices["interfaces"][0]["bootOrder"] == 1
+    assert [d["name"] for d in devices["disks"]][0] == "disk1"
+    assert devices["disks"][0]["bootOrder"] == 2
+    assert vm["spec"]["runStrategy"] == "Always"
+
+
+async def test_datavolume_import_vm_shows_progress_then_runs(
+    connection: Connection, fresh_demo: Any, screen_text: Any, wait_for: Any
+) -> None:
+    name = unique("imp")
+    # The demo imports in wall-clock seconds when the VM says so (time enough to watch).
+    slow = {"metadata": {"annotations": {"demo.kvtui.io/import-seconds": "4"}}}
+    app = make_app(connection)
+    async with app.run_test(size=SIZE) as pilot:
+        form = CreateVmScreen(NS, form=VmForm(namespace=NS, start_after_create=True, base=slow))
+        screen = await open_form(pilot, app, wait_for, form)
+        await pilot.press(*name)
+        await choose(pilot, screen, "#f-boot-kind", "http")
+        await type_into(pilot, screen, "#f-boot-url", "https://example.com/images/disk.qcow2")
+        await type_into(pilot, screen, "#f-boot-size", "5Gi")
+        await choose(pilot, screen, "#f-boot-sc", "local-storage")
+        details = await review_and_create(pilot, app, wait_for)
+        seen: set[str] = set()
+        bars: set[str] = set()
+
+        def watch() -> bool:
+            seen.add(vm_status(details))
+            text = flat(screen_text(app))
+            if f"Import {name}" in text:
+                bars.update(re.findall(r"━ *([0-9.]+)%", text))
+            return vm_status(details) == "Running" and "✓ Running" in text
+
+        await wait_for(pilot, watch, timeout=60, what="Running")
+        assert "Provisioning" in seen, seen
+        # The import was drawn as a bar with its percentage on the way, 100% at the end.
+        assert any(0 < float(p) < 100 for p in bars), bars
+        assert "100.0" in bars
+    dv = connection.request("GET", K.DATAVOLUMES.path(NS, name)).json()
+    assert dv["spec"]["source"]["http"]["url"] == "https://example.com/images/disk.qcow2"
+    assert dv["spec"]["storage"]["storageClassName"] == "local-storage"
+    assert dv["status"]["progress"] == "100.0%"
+
+
+@pytest.fixture
+def seeded_connection(demo: Any, tmp_path: Path) -> Iterator[Connection]:
+    """The shared, seeded demo (instancetypes, preferences, golden images)."""
+    conn = Connection.from_kubeconfig(str(demo.write_kubeconfig(tmp_path / "config")))
+    yield conn
+    conn.close()
+
+
+async def test_instancetype_vm_is_created_and_runs(
+    seeded_connection: Connection, screen_text: Any, wait_for: Any
+) -> None:
+    name = unique("itype")
+    app = make_app(seeded_connection)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_form(pilot, app, wait_for)
+        await pilot.press(*name)
+        await choose(pilot, screen, "#f-size-mode", "instancetype")
+        # u1.medium is picked for a start; the list came from the cluster.
+        assert screen.query_one("#f-instancetype", Select).value == (
+            "VirtualMachineClusterInstancetype/u1.medium"
+        )
+        assert not screen.query_one("#row-memory").display
+        await choose(pilot, screen, "#f-instancetype", "VirtualMachineClusterInstancetype/u1.small")
+        await choose(pilot, screen, "#f-preference", "VirtualMachineClusterPreference/fedora")
+        await type_into(pilot, screen, "#f-boot-image", IMAGE)
+        details = await review_and_create(pilot, app, wait_for)
+        await wait_for(pilot, lambda: vm_status(details) == "Running", timeout=30, what="Running")
+    vm = seeded_connection.request("GET", K.VMS.path(NS, name)).json()
+    assert vm["spec"]["instancetype"] == {
+        "kind": "VirtualMachineClusterInstancetype",
+        "name": "u1.small",
+    }
+    assert vm["spec"]["preference"]["name"] == "fedora"
+    domain = vm["spec"]["template"]["spec"]["domain"]
+    assert "memory" not in domain and "cpu" not in domain
+    seeded_connection.request("DELETE", K.VMS.path(NS, name))
