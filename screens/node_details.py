@@ -142,6 +142,7 @@ class NodeDetailsScreen(Screen):
         self.search_term = ""
         self.loaded: set[str] = set()
         self.texts: dict[str, str] = {}
+        self._last_error = ""
         self.errors: dict[str, str] = {}
 
     # ---- layout -----------------------------------------------------------------------
@@ -195,7 +196,12 @@ class NodeDetailsScreen(Screen):
     @work(thread=True, exclusive=True, group="node-details")
     def load(self, initial: bool = False, monitor: bool = False) -> None:
         row = self.row
-        if row is None or row.stale:
+        if row is None:
+            return
+        if row.stale:
+            source = self.model.source(row.uri)
+            error = source.error if source is not None else "gone"
+            self.app.call_from_thread(self._show_error, f"{row.source} is not connected: {error}")
             return
         source = self.model.source(row.uri)
         try:
@@ -225,6 +231,7 @@ class NodeDetailsScreen(Screen):
             message = D.explain(exc)
             self.app.call_from_thread(self._show_error, message)
             return
+        self._last_error = ""
         self.app.call_from_thread(self._show, results, xml)
 
     def _cluster_section(self, row: DomainRow) -> D.Section | None:
@@ -270,6 +277,8 @@ class NodeDetailsScreen(Screen):
         return section
 
     def _show(self, results: dict[str, list[D.Section]], xml: str | None) -> None:
+        if not self.is_mounted:
+            return  # the user left while libvirt answered
         for tab, sections in results.items():
             self.query_one(f"#nd-{tab}", Static).update(render_sections(sections))
             self.texts[tab] = sections_text(sections)
@@ -279,10 +288,14 @@ class NodeDetailsScreen(Screen):
             self._render_xml()
 
     def _show_error(self, message: str) -> None:
+        if not self.is_mounted:
+            return
         for tab in LIVE_TABS:
             if tab not in self.loaded:
                 self.query_one(f"#nd-{tab}", Static).update(_t(message, "italic yellow"))
-        self.notify(f"libvirt: {message}", severity="warning", markup=False, timeout=4)
+        if message != self._last_error:  # once per new problem, not once per refresh
+            self._last_error = message
+            self.notify(f"libvirt: {message}", severity="warning", markup=False, timeout=4)
 
     # ---- XML and its search -------------------------------------------------------------
 

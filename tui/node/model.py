@@ -203,11 +203,19 @@ class Source:
             )
             self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
+        self.signal_stop()
+        self.join(timeout)
+
+    def signal_stop(self) -> None:
+        """Ask the thread to end (returns at once; see `join`)."""
         self._stop.set()
         self._wake.set()
+
+    def join(self, timeout: float = 5.0) -> None:
+        """Wait for the thread (a call stuck on a dead remote may outlast `timeout`), close."""
         if self._thread is not None:
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=timeout)
         self._disconnect()
         self.state = SourceState.STOPPED
 
@@ -641,16 +649,21 @@ class NodeModel:
         for uri in self.uris:
             self._add(uri, None)
         if self.discover_launchers:
-            self.rediscover()
+            # The first scan runs on the discovery thread too: /proc can be large.
             self._discover_thread = threading.Thread(
                 target=self._discover_loop, name="libvirt-discovery", daemon=True
             )
             self._discover_thread.start()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop every source together: one shared deadline, not one per source."""
         self._stop.set()
-        for source in self.sources_list():
-            source.stop()
+        sources = self.sources_list()
+        for source in sources:
+            source.signal_stop()
+        deadline = time.monotonic() + timeout
+        for source in sources:
+            source.join(max(0.0, deadline - time.monotonic()))
 
     def _add(self, uri: str, launcher: Launcher | None) -> Source:
         with self._lock:
@@ -694,11 +707,12 @@ class NodeModel:
         return found
 
     def _discover_loop(self) -> None:
-        while not self._stop.wait(self.rediscover_every):
+        while not self._stop.is_set():
             try:
                 self.rediscover()
             except Exception:  # noqa: BLE001 - a scan must never end the loop
                 log.exception("discovery failed")
+            self._stop.wait(self.rediscover_every)
 
     def forget_gone(self) -> int:
         """Drop sources that are lost and whose launcher is gone; how many were dropped."""
