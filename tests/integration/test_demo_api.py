@@ -80,6 +80,14 @@ def test_create_sets_server_fields_and_ignores_status(co: client.CustomObjectsAp
     assert vm.get("status", {}).get("printableStatus") != "Running"
 
 
+def test_namespaces_are_active_and_carry_their_name_label(fresh_api: client.ApiClient) -> None:
+    core = client.CoreV1Api(fresh_api)
+    ns = core.create_namespace({"metadata": {"name": "ns-lifecycle"}})
+    assert ns.status.phase == "Active"
+    assert ns.metadata.labels["kubernetes.io/metadata.name"] == "ns-lifecycle"
+    assert core.read_namespace("default").status.phase == "Active"
+
+
 def test_generate_name_and_name_validation(co: client.CustomObjectsApi) -> None:
     body = vm_manifest("x")
     body["metadata"] = {"generateName": "gen-"}

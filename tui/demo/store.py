@@ -300,6 +300,11 @@ class Store:
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = now_iso()
         meta["generation"] = 1
+        if kind is NAMESPACES:
+            # What the API server's namespace lifecycle sets: Active (kubectl's STATUS) and
+            # the name label every namespace carries.
+            obj["status"] = {"phase": "Active"}
+            meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = name
         warnings = self.admit(kind, obj, None) if self.admit else []
         if dry_run:
             return obj, warnings
