@@ -359,7 +359,19 @@ class CreateFromTemplateScreen(Screen):
         self._go("form")
 
     def _go(self, where: str) -> None:
-        if self.busy or not self._check_all():
+        from screens.create_yaml import after_typed_keys
+
+        if not self.busy:
+            after_typed_keys(self, self._go_typed, where)
+
+    def _go_typed(self, where: str) -> None:
+        if self.busy or not self.is_attached:
+            return
+        # Straight from the fields: their Changed messages may still be on their way here.
+        self.target_namespace = self.query_one("#tmpl-namespace", Input).value.strip()
+        for index, param in enumerate(self.about.parameters):
+            self.values[param.name] = self.query_one(f"#param-{index}", Input).value
+        if not self._check_all():
             return
         self.busy = True
         self.status("Processing the template…", "italic")

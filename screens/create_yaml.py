@@ -42,6 +42,22 @@ from widgets.resource_table import plain
 KUBEVIRT_OPENAPI = "apis/kubevirt.io/v1"
 
 
+def after_typed_keys(screen: Any, callback: Any, *args: Any) -> None:
+    """Run `callback(*args)` once the keys typed before it are in the fields.
+
+    Priority bindings (ctrl+s) run as soon as the app reads the key, while the keys typed
+    just before it still wait in the focused widget's queue: a burst of typing (a fast
+    typist, a paste, a terminal multiplexer, a busy machine) would otherwise check the
+    text as it was a moment ago. Queueing behind them on that widget, then on the screen,
+    lets them land first.
+    """
+    focused = screen.app.focused
+    if focused is None or focused is screen:
+        screen.call_later(callback, *args)
+    else:
+        focused.call_later(screen.call_later, callback, *args)
+
+
 def vm_schema(connection: Any) -> tuple[check.Schema, str]:
     """The VM schema to check fields with, and where it came from (for the status line).
 
@@ -205,6 +221,11 @@ class CreateYamlScreen(YamlEditScreen):
 
     def action_save(self) -> None:
         if self.saving:
+            return
+        after_typed_keys(self, self._save_typed)
+
+    def _save_typed(self) -> None:
+        if self.saving or not self.is_attached:
             return
         text = self.text
         obj, problem = check.parse_manifest(text)

@@ -344,3 +344,24 @@ async def test_read_only_creates_nothing_from_templates_or_yaml(
 def table_has(app: Any, name: str) -> bool:
     table = app.screen.query_one(ResourceTable)
     return any(table.row_text(key)[0] == name for key in table.keys())
+
+
+async def test_a_value_typed_just_before_ctrl_s_counts(
+    fresh_connection: Connection, screen_text: Any, wait_for: Any
+) -> None:
+    from textual import events
+
+    name = unique("tmpl")
+    fresh_connection.request("POST", K.TEMPLATES.path(NS), body=template(name))
+    app = make_app(fresh_connection)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: len(app.screen_stack) > 1, what="the first view")
+        app.navigator.run(f"new --template {name}")
+        screen = await template_screen(pilot, app, wait_for)
+        await wait_for(pilot, lambda: app.focused is field(screen, "OWNER"), what="focus")
+        for key, char in (("d", "d"), ("a", "a"), ("n", "n"), ("ctrl+s", None)):
+            app.post_message(events.Key(key, char))
+        review = await wait_for(
+            pilot, lambda: isinstance(app.screen, CreateReviewScreen) and app.screen, what="review"
+        )
+        assert review.manifest["metadata"]["labels"]["owner"] == "dan"

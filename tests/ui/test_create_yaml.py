@@ -225,3 +225,26 @@ async def test_kvtui_create_f_opens_the_file_in_the_editor(
 def test_create_target_is_what_the_app_takes() -> None:
     assert CreateTarget("x", "file y").origin == "file y"
     assert issubclass(ClusterError, Exception)
+
+
+async def test_keys_typed_just_before_ctrl_s_are_checked(
+    connection: Connection, screen_text: Any, wait_for: Any
+) -> None:
+    """A burst (paste, tmux, a busy machine): the check sees the text as typed, not as it
+    was a moment before ctrl+s."""
+    from textual import events
+
+    app = make_app(connection)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_editor(pilot, app, wait_for)
+        area = screen.query_one(TextArea)
+        area.load_text(manifest(unique("burst")))
+        area.move_cursor(area.document.end)
+        await pilot.pause()
+        # Queued all at once, as a terminal delivers a burst: "x", "x", ctrl+s.
+        for key, char in (("x", "x"), ("x", "x"), ("ctrl+s", None)):
+            app.post_message(events.Key(key, char))
+        await wait_for(pilot, lambda: screen.checks >= 1, what="the check")
+        assert screen.text.endswith("xx")
+        assert "YAML error" in screen_text(app)
+        assert not isinstance(app.screen, CreateReviewScreen)
