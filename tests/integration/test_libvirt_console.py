@@ -27,6 +27,8 @@ from tui.console.libvirt import (
 )
 
 BOOT_TIMEOUT = 90.0  # TCG on a busy 2-core CI machine; ~2-5 s is usual
+# TCG boots under the host's load: more room than pytest's default timeout (120 s).
+pytestmark = pytest.mark.timeout(300)
 
 
 class Recorder:

@@ -29,6 +29,8 @@ from widgets.resource_table import ResourceTable
 SIZE = (100, 30)
 EXIT = "ctrl+right_square_bracket"
 BOOT_TIMEOUT = 120.0  # TCG on a loaded 2-core machine; ~2-8 s is usual
+# TCG boots under the host's load: more room than pytest's default timeout (120 s).
+pytestmark = pytest.mark.timeout(300)
 
 
 @pytest.fixture(scope="module")
