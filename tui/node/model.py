@@ -181,6 +181,7 @@ class Source:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._relist = True
+        self._stale_xml: set[str] = set()  # UUIDs whose XML changed (an event said so)
         self._generation = 0  # bumped per connection, so late callbacks of an old one are ignored
         self._fallback_stats = False
         self._thread: threading.Thread | None = None
@@ -359,6 +360,8 @@ class Source:
         self.error = ""
         self.lost_at = None
         self._relist = True
+        with self._lock:
+            self._stale_xml.update(self._domains)  # a new daemon may have redefined them
         self._fallback_stats = False
         if was_lost:
             self._event("connected again")
@@ -424,6 +427,8 @@ class Source:
                 known.running_since = time.time()
                 known.since_exact = True
         self._event(f"{name} {EVENTS.get(event, f'event {event}')}")
+        if uuid:
+            self._stale_xml.add(uuid)  # started/defined domains get new pty paths, aliases
         self.wake(relist=True)
 
     def _event(self, text: str) -> None:
@@ -442,14 +447,16 @@ class Source:
                 continue
         with self._lock:
             known = dict(self._domains)
+        stale_xml, self._stale_xml = self._stale_xml, set()
         fresh: dict[str, _Domain] = {}
         for uuid, dom in current.items():
             old = known.get(uuid)
             try:
                 name = dom.name()
                 state, reason = dom.state()
-                # The XML changes as a domain starts (pty paths, aliases): read it again.
-                xml_needed = old is None or self._relist
+                # The XML changes as a domain starts (pty paths, aliases): read it again
+                # for the domains an event named, not for every domain on each event.
+                xml_needed = old is None or uuid in stale_xml
                 facts = domain_facts(dom.XMLDesc(0)) if xml_needed else old.facts
             except libvirt.libvirtError:
                 continue  # gone between list and look
