@@ -485,8 +485,9 @@ class Launcher:
         )
         guest.defined_at = time.monotonic()
         conn = self.connection()
-        with contextlib.suppress(Exception):  # a definition left from before a restart
-            conn.lookupByName(name).undefine()
+        for old in conn.listAllDomains():  # a definition left from before a restart
+            if old.name() == name:
+                old.undefine()
         dom = conn.defineXML(xml)
         dom.create()
         self.guests.append(guest)
