@@ -198,6 +198,7 @@ class NodeListScreen(Screen):
         Binding("z", "mutate('suspend')", "Suspend"),
         Binding("Z", "mutate('resume')", "Resume"),
         Binding("ctrl+k", "mutate('destroy')", "Destroy"),
+        Binding("e", "events", "Events"),
         Binding("plus", "interval(-1)", "Faster", key_display="+"),
         Binding("minus", "interval(1)", "Slower", key_display="-"),
         Binding("ctrl+x", "forget_gone", "Forget vanished", show=False),
@@ -367,7 +368,7 @@ class NodeListScreen(Screen):
         banner.update(Text("\n".join(plain(line) for line in lines)))
 
     def _update_status(self) -> None:
-        events = list(self.model.events)
+        events = self.model.recent_events()
         text = Text(no_wrap=True, overflow="ellipsis")
         if events:
             last = events[-1]
@@ -407,6 +408,9 @@ class NodeListScreen(Screen):
         row = self.selected()
         if row is not None:
             confirm_mutation(self, self.model, row, action)
+
+    def action_events(self) -> None:
+        self.app.push_screen(NodeEventsScreen(self.model))
 
     def action_interval(self, step: int) -> None:
         value = self.model.set_interval(interval_step(self.model.interval, step))
@@ -608,3 +612,47 @@ def _run_mutation(
             self.app.call_from_thread(done)
 
     run(screen)
+
+
+class NodeEventsScreen(Screen):
+    """Lifecycle events and daemons coming and going, newest first (`virsh event --loop`)."""
+
+    DEFAULT_CSS = """
+    NodeEventsScreen #events-title { height: 1; padding: 0 1; }
+    NodeEventsScreen #events-table { height: 1fr; }
+    """
+    BINDINGS = [Binding("escape", "back", "Back")]
+
+    def __init__(self, model: NodeModel) -> None:
+        super().__init__()
+        self.model = model
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="events-title")
+        yield ResourceTable(id="events-table")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(ResourceTable)
+        table.set_columns(["#", "TIME", "SOURCE", "EVENT"], hide_order=["#", "SOURCE"])
+        table.set_sort(["#"], reverse=True, key=sort_key)
+        table.focus()
+        self.refresh_from_model()
+
+    def refresh_from_model(self) -> None:
+        events = {str(event.seq): event for event in self.model.recent_events()}
+        table = self.query_one(ResourceTable)
+        for key in set(table.keys()) - set(events):
+            table.remove(key)  # the model keeps the last 200
+        for key, event in events.items():
+            if key not in table:
+                stamp = time.strftime("%H:%M:%S", time.localtime(event.at))
+                millis = int(event.at * 1000) % 1000
+                table.upsert(key, [key, f"{stamp}.{millis:03d}", event.source, event.text])
+        title = Text.assemble(
+            ("Events", "bold"), f" on this node [{len(events)}]", ("  newest first", "dim")
+        )
+        self.query_one("#events-title", Static).update(title)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

@@ -90,12 +90,12 @@ def test_lifecycle_events_on_suspend_and_resume(model: NodeModel) -> None:
         )
         assert row.state_text.startswith("paused")
         wait_for(
-            lambda: any("prod_web-01 suspended" in e.text for e in model.events),
+            lambda: any("prod_web-01 suspended" in e.text for e in model.recent_events()),
             what="suspended event",
         )
         dom.resume()
         wait_for(lambda: rows_by_name(model)["prod_web-01"].state == 1, what="running again")
-        assert any("prod_web-01 resumed" in e.text for e in model.events)
+        assert any("prod_web-01 resumed" in e.text for e in model.recent_events())
     finally:
         if dom.state()[0] == 3:
             dom.resume()
@@ -184,13 +184,13 @@ def test_daemon_that_vanishes_greys_its_domains_and_comes_back(daemon: SessionDa
         rows = m.rows()
         assert len(rows) == 4 and all(row.stale for row in rows)  # kept, greyed
         assert source.error
-        assert any("went away" in e.text or "lost" in e.text for e in m.events)
+        assert any("went away" in e.text or "lost" in e.text for e in m.recent_events())
         assert m.lost_sources() == [source]
 
         daemon.start()
         wait_for(lambda: source.state is SourceState.CONNECTED, timeout=20, what="reconnected")
         wait_for(lambda: m.rows() and not any(row.stale for row in m.rows()), what="fresh rows")
-        assert any("connected again" in e.text for e in m.events)
+        assert any("connected again" in e.text for e in m.recent_events())
     finally:
         m.stop()
 
@@ -204,6 +204,6 @@ def test_events_arrive_over_a_remote_connection(daemon: SessionDaemon) -> None:
         started = time.monotonic()
         wait_for(lambda: rows_by_name(m)["prod_db-01"].state == 3, what="paused by the event")
         assert time.monotonic() - started < 5
-        assert any("prod_db-01 suspended" in e.text for e in m.events)
+        assert any("prod_db-01 suspended" in e.text for e in m.recent_events())
     finally:
         m.stop()

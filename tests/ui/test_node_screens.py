@@ -21,7 +21,7 @@ from screens.console import ConsoleScreen
 from screens.dialogs import ConfirmDialog
 from screens.node_app import NodeApp, run_node_app
 from screens.node_details import NodeDetailsScreen, SerialLogScreen, clean_log_text
-from screens.node_list import NodeListScreen, interval_step, node_sort_key
+from screens.node_list import NodeEventsScreen, NodeListScreen, interval_step, node_sort_key
 from tui.node.model import SourceState
 from widgets.resource_table import ResourceTable
 
@@ -177,6 +177,16 @@ async def test_mutations_ask_first_and_warn_about_kubevirt(wait_for, screen_text
 
         await pilot.press("Z", "y")
         await wait_for(pilot, lambda: state().startswith("running"), what="resumed")
+
+        # e: the event history, newest first.
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, NodeEventsScreen), what="events")
+        events = app.screen.query_one(ResourceTable)
+        await wait_for(pilot, lambda: events.row_count >= 2, what="two events")
+        texts = [events.cell(key, "EVENT") for key in events.visible_keys()]
+        assert texts[:2] == ["prod_web-01 resumed", "prod_web-01 suspended"]
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, NodeListScreen))
 
         await pilot.press("ctrl+k")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))

@@ -116,6 +116,7 @@ class NodeEvent:
     at: float
     source: str
     text: str
+    seq: int = 0  # numbered by the model, in arrival order
 
 
 @dataclass
@@ -634,6 +635,7 @@ class NodeModel:
         self.sources: dict[str, Source] = {}
         self.discovery: Discovery | None = None
         self.events: deque[NodeEvent] = deque(maxlen=200)
+        self._seq = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._discover_thread: threading.Thread | None = None
@@ -691,8 +693,15 @@ class NodeModel:
         return source
 
     def _note_event(self, event: NodeEvent) -> None:
-        self.events.append(event)
+        with self._lock:
+            self._seq += 1
+            self.events.append(replace(event, seq=self._seq))
         self.listener()
+
+    def recent_events(self) -> list[NodeEvent]:
+        """The last events, oldest first (a copy: the deque grows on other threads)."""
+        with self._lock:
+            return list(self.events)
 
     def rediscover(self) -> Discovery:
         """Scan /proc again: new launchers get a source, vanished ones are marked gone."""
