@@ -54,6 +54,8 @@ LIFECYCLE_KEYS: list[tuple[str, Action, str]] = [
     ("ctrl+d", Action.DELETE, "Delete"),
 ]
 
+_KEY_ACTIONS: dict[str, Action] = {key: action for key, action, _label in LIFECYCLE_KEYS}
+
 # Actions that change things: hidden in read-only mode.
 MUTATING_ACTIONS = frozenset({"lifecycle", "edit_yaml"})
 
@@ -117,6 +119,42 @@ class LifecycleMixin(Screen):
             states = [vm_state(vm, vmi) for vm, vmi in targets]
             return True if any(refusal(act, s) is None for s in states) else None
         return super().check_action(action, parameters)
+
+    def on_key(self, event: Any) -> None:
+        """A lifecycle key whose action does not apply says why instead of doing nothing.
+
+        Textual runs no action for a disabled binding (check_action None/False) and lets the
+        key go on: it arrives here. A key whose binding ran never gets here."""
+        action = _KEY_ACTIONS.get(event.key)
+        if action is None:
+            return
+        if self.read_only:
+            event.stop()
+            self.notify(
+                "This session is read-only (--readonly): nothing can be changed.",
+                title="Read-only",
+                severity="warning",
+                timeout=4,
+            )
+            return
+        if self.check_action("lifecycle", (action.value,)) is not None:
+            return
+        event.stop()
+        spec = SPECS[action]
+        targets = self.lifecycle_targets()
+        if not targets:
+            self.notify(f"No VM to {spec.verb}.", title=f"Cannot {spec.verb}", timeout=3)
+            return
+        state = vm_state(*targets[0])
+        reason = refusal(action, state) or "it does not apply now"
+        more = f" (and {len(targets) - 1} more marked)" if len(targets) > 1 else ""
+        self.notify(
+            f"{_vm_label(state)}{more}: {plain(reason)}",
+            title=f"Cannot {spec.verb}",
+            severity="warning",
+            timeout=5,
+            markup=False,
+        )
 
     # Live keys depend on the cursor and on the VMs' state: redraw the footer when either
     # moves the set of live keys. Only then: each refresh rebuilds the whole footer (~15

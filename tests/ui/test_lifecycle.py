@@ -398,3 +398,35 @@ async def test_builtin_editor_saves_and_refuses_on_conflict(
         assert "resourceVersion" in screen_text(app)
         assert isinstance(app.screen, YamlEditScreen), "the edit stays on screen"
         assert labels().get("edited") == "by-someone-else"
+
+
+async def test_a_key_that_does_not_apply_says_why(
+    connection: Connection, fresh_demo: Any, wait_for: Any
+) -> None:
+    """Textual runs no action for a disabled key; the user still learns why nothing happened."""
+    name = unique()
+    create_vm(connection, name)
+    app = make_app(connection)
+    async with app.run_test(size=SIZE) as pilot:
+        await list_ready(pilot, app, wait_for, name)
+        before = len(fresh_demo.requests)
+        for key in ("m", "x", "Z"):
+            await pilot.press(key)
+            assert not isinstance(app.screen, ConfirmDialog), key
+        await wait_for(pilot, lambda: "Cannot migrate" in notifications(app), what="migrate")
+        text = notifications(app)
+        assert f"Cannot migrate: {NS}/{name}: VM is not running" in text
+        assert f"Cannot stop: {NS}/{name}" in text
+        assert f"Cannot unpause: {NS}/{name}: VMI is not paused" in text
+        assert not [r for r in fresh_demo.requests[before:] if r.method != "GET"]
+        # Typing the same letters into the filter is just typing.
+        app.clear_notifications()
+        await pilot.press("slash", "m", "x", "Z")
+        await pilot.pause(0.2)
+        assert notifications(app) == ""
+
+    ro = make_app(connection, readonly=True)
+    async with ro.run_test(size=SIZE) as pilot:
+        await list_ready(pilot, ro, wait_for, name)
+        await pilot.press("t")
+        await wait_for(pilot, lambda: "read-only" in notifications(ro), what="read-only note")
