@@ -15,6 +15,7 @@ from typing import Any
 
 from textual.app import App
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.message import Message
 
 from screens.node_list import NodeListScreen
@@ -72,8 +73,14 @@ class NodeApp(App[int]):
             self._pending = False
         for screen in self.screen_stack:
             refresh = getattr(screen, "refresh_from_model", None)
-            if refresh is not None and screen.is_mounted:
+            if refresh is None or not screen.is_mounted:
+                continue
+            try:
                 refresh()
+            except NoMatches:
+                # A change that lands while Textual tears the screen down (on quit): its
+                # widgets are already gone and there is nothing left to draw.
+                continue
 
     # ---- life cycle -------------------------------------------------------------------------
 
@@ -82,6 +89,11 @@ class NodeApp(App[int]):
         self.model.start()
         if self.cluster is not None:
             self.cluster.start()
+
+    def exit(self, *args: Any, **kwargs: Any) -> None:
+        # Quiet the model's threads first: their news would only land on screens being torn down.
+        self.model.signal_stop()
+        super().exit(*args, **kwargs)
 
     def on_unmount(self) -> None:
         if self._consoles is not None:

@@ -664,6 +664,12 @@ class NodeModel:
             )
             self._discover_thread.start()
 
+    def signal_stop(self) -> None:
+        """Ask every thread to end, without waiting (the app is quitting)."""
+        self._stop.set()
+        for source in self.sources_list():
+            source.signal_stop()
+
     def stop(self, timeout: float = 5.0) -> None:
         """Stop every source together: one shared deadline, not one per source."""
         self._stop.set()
