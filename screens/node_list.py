@@ -10,8 +10,10 @@ their name under VM), STATE with virsh's reason, vCPUs, memory current/max, UPTI
 and network rates with sparklines, the VMI uid, the launcher pid and the connection.
 
 Keys (k9s-like): enter details, `/` filter, shift+N/P/S/C/M/U sort, `s`/`c` console,
-`l` serial log, `z` suspend, `Z` resume, `ctrl+k` destroy (each asks first: KubeVirt owns
-these domains), `+`/`-` refresh faster/slower, `ctrl+x` forget vanished launchers.
+`l` serial log, `e` events, `z` suspend, `Z` resume, `ctrl+k` destroy (each asks first:
+KubeVirt owns these domains), `+`/`-` refresh faster/slower, `ctrl+x` forget vanished
+launchers. With a cluster (`--kubeconfig`), CLUSTER and NODE columns join each domain to its
+VMI (tui/node/cluster.py).
 """
 
 from __future__ import annotations
