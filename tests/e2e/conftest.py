@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -47,14 +48,18 @@ def launchers(_launchers: list[Launcher], guest_image: GuestImage) -> list[Launc
 
 
 @pytest.fixture(scope="module")
-def _launchers(
-    guest_image: GuestImage, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[list[Launcher]]:
+def launcher_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the module's launchers keep their state (and share QEMU's capability cache)."""
+    return tmp_path_factory.mktemp("launchers")
+
+
+@pytest.fixture(scope="module")
+def _launchers(guest_image: GuestImage, launcher_base: Path) -> Iterator[list[Launcher]]:
     from tui.libvirt_loop import ensure_event_loop, quiet_errors
 
     ensure_event_loop()  # before any connection of this process, the fixture's included
     quiet_errors()
-    base = tmp_path_factory.mktemp("launchers")
+    base = launcher_base
     started: list[Launcher] = []
     try:
         for namespace, vm in LAUNCHERS:

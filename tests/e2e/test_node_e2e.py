@@ -3,11 +3,13 @@ and kvtui's node discovery and console transports against them (no UI)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -343,16 +345,58 @@ async def test_kvtui_node_plain_libvirt_domain_console_through_a_libvirt_stream(
         launcher.remove_guest(guest)
 
 
+async def test_kvtui_node_picks_up_a_launcher_started_while_it_runs_and_forgets_a_stopped_one(
+    guest_image: Any, launcher_base: Path
+) -> None:
+    """A VM scheduled on the node while kvtui runs: its launcher is discovered and listed; its
+    pod deleted: the row greys, and ctrl+x forgets it."""
+    from screens.node_list import NodeListScreen
+    from tui.app import node_app
+
+    late = Launcher(launcher_base, namespace="late", vm="vm-gamma")
+    app = node_app([], discover=True, interval=0.5, rediscover_every=0.5)
+    try:
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            screen = await _until(
+                pilot, lambda: isinstance(app.screen, NodeListScreen) and app.screen, 10
+            )
+            await pilot.pause(0.5)
+            assert _row(screen, late.domain_name) is None
+            await asyncio.to_thread(late.start)
+            await asyncio.to_thread(late.define_guest, guest_image)
+            row = await _until(
+                pilot, lambda: _row(screen, late.domain_name), 20, "the new launcher's domain"
+            )
+            assert screen.table.cell(row.key, "NAMESPACE") == "late"
+            assert screen.table.cell(row.key, "VM") == "vm-gamma"
+            assert screen.table.cell(row.key, "PID") == str(late.pid)
+            await asyncio.to_thread(late.stop)
+            await _until(
+                pilot,
+                lambda: (row := _row(screen, late.domain_name)) is None or row.stale,
+                20,
+                "the stopped launcher's domain greyed",
+            )
+            await pilot.press("ctrl+x")
+            await _until(
+                pilot, lambda: _row(screen, late.domain_name) is None, 10, "the launcher forgotten"
+            )
+            await _settle(pilot, app)
+    finally:
+        late.stop()
+
+
 async def test_kvtui_node_lists_both_launchers_runs_a_command_in_a_console_and_survives_a_killed_launcher(
     launchers: list[Launcher],
 ) -> None:
     from screens.console import ConsoleScreen
-    from screens.node_app import run_node_app
     from screens.node_list import NodeListScreen
+    from tui.app import node_app
     from tui.console.libvirt import UnixSocketConsole
 
     keep, victim = launchers
-    app = run_node_app(discover=True, interval=0.5, rediscover_every=1.0)
+    # What `kvtui node` runs (tui/cli.py): discovery only, no --uri.
+    app = node_app([], discover=True, interval=0.5, rediscover_every=1.0)
     try:
         async with app.run_test(size=SIZE, notifications=True) as pilot:
             screen = await _until(
