@@ -17,6 +17,11 @@ then the shared review step (`screens.create_review`) shows the manifest, the dr
 result and the equivalent commands, and creates it. Going back from the review returns
 here with the text as it was (and the review's error, if any, placed on its lines).
 
+Several documents (`---`): one VirtualMachine and the objects that go with it (an
+instancetype, a DataVolume, ... — kinds kvtui knows) are checked each in its own document,
+dry-run in order, and created together by the review step (companions first; rolled back
+if one fails). A file holding one Template opens the template screen on it.
+
 Nothing typed is lost: every problem leaves the text untouched, and `esc` with changes
 asks for a second `esc` before throwing the text away. `f8` moves the cursor to the next
 problem.
@@ -70,12 +75,12 @@ def vm_schema(connection: Any) -> tuple[check.Schema, str]:
     return check.builtin_schema(), "kvtui's copy of the KubeVirt schema"
 
 
-def clash_problem(error: ClusterError, text: str, namespace: str, name: str) -> check.Problem:
-    """A 409 AlreadyExists as a problem on the `metadata.name` line."""
-    where = check.locate(text, "metadata.name")
+def clash_problem(text: str, namespace: str, kind: str, name: str, doc: int = 0) -> check.Problem:
+    """A 409 AlreadyExists as a problem on the `metadata.name` line of document `doc`."""
+    where = check.locate(text, "metadata.name", doc)
+    place = f" in namespace {namespace}" if namespace else ""
     return check.Problem(
-        f'a VirtualMachine named "{name}" already exists in namespace {namespace}: '
-        "choose another name",
+        f'a {kind} named "{name}" already exists{place}: choose another name',
         field="metadata.name",
         line=where[0] if where else None,
         column=where[1] if where else None,
@@ -83,17 +88,36 @@ def clash_problem(error: ClusterError, text: str, namespace: str, name: str) -> 
     )
 
 
-def dry_run_problems(
-    ops: Any, obj: dict[str, Any], text: str, namespace: str
-) -> tuple[list[check.Problem], list[str]]:
-    """The server's dry run of creating `obj`: (problems, warnings). Blocking."""
+def kind_of(obj: dict[str, Any]) -> K.Kind | None:
     try:
-        ops.create(K.VMS, obj, namespace, dry_run=True, field_validation="Strict")
-    except ClusterError as err:
-        if err.status == 409 and (err.reason == "AlreadyExists" or err.title == "Already exists"):
-            return [clash_problem(err, text, namespace, check.name_of(obj)[1])], []
-        return check.server_problems(err, text), []
-    return [], list(ops.last_warnings)
+        return K.by_gvk(str(obj.get("apiVersion") or ""), str(obj.get("kind") or ""))
+    except KeyError:
+        return None
+
+
+def dry_run_problems(
+    ops: Any, bundle: check.Bundle, text: str, namespace: str
+) -> tuple[list[check.Problem], list[str]]:
+    """The server's dry run of creating the bundle's objects (companions first, then the
+    VM): (problems of the first one refused, placed in its document; warnings). Blocking."""
+    warnings: list[str] = []
+    order = [*bundle.extras, (bundle.vm, bundle.vm_object)]
+    for doc, obj in order:
+        kind = kind_of(obj)
+        assert kind is not None and doc is not None
+        ns = namespace if kind.namespaced else None
+        try:
+            ops.create(kind, obj, ns, dry_run=True, field_validation="Strict")
+        except ClusterError as err:
+            if err.status == 409 and (
+                err.reason == "AlreadyExists" or err.title == "Already exists"
+            ):
+                name = check.name_of(obj)[1]
+                return [clash_problem(text, ns or "", kind.kind, name, doc)], []
+            return check.server_problems(err, text, doc), []
+        label = "" if doc == bundle.vm else f"{kind.kind} {check.name_of(obj)[1]}: "
+        warnings += [label + w for w in ops.last_warnings]
+    return [], warnings
 
 
 class CreateYamlScreen(YamlEditScreen):
@@ -228,48 +252,92 @@ class CreateYamlScreen(YamlEditScreen):
         if self.saving or not self.is_attached:
             return
         text = self.text
-        obj, problem = check.parse_manifest(text)
-        if obj is None:
+        bundle, problem = check.parse_bundle(text)
+        if bundle is None:
             assert problem is not None
             self.checks += 1
             self.show_problems([problem], "Not valid: fix the YAML (your text is unchanged).")
             return
-        meta = obj.setdefault("metadata", {})
-        if not isinstance(meta, dict):
-            self.show_problems(
-                [check.Problem("metadata must be a mapping", field="metadata", source="yaml")],
-                "Not valid.",
-            )
-            return
-        namespace = str(meta.get("namespace") or self.namespace or "")
-        if not meta.get("name") and not meta.get("generateName"):
-            where = check.locate(text, "metadata")
+        if bundle.template is not None:
             self.checks += 1
-            self.show_problems(
-                [
+            self._open_template(bundle.docs[bundle.template])
+            return
+        problems = self._shape_problems(text, bundle)
+        if problems:
+            self.checks += 1
+            self.show_problems(problems, "Not valid (your text is unchanged):")
+            return
+        vm = bundle.vm_object
+        namespace = str(vm["metadata"].get("namespace") or self.namespace or "")
+        for _, obj in [*bundle.extras, (bundle.vm, vm)]:
+            kind = kind_of(obj)
+            if kind is not None and kind.namespaced:
+                obj["metadata"]["namespace"] = namespace
+        self.saving = True
+        self.status("Checking fields and asking the server for a dry run…", "italic")
+        self._check(bundle, text, namespace)
+
+    def _shape_problems(self, text: str, bundle: check.Bundle) -> list[check.Problem]:
+        """Objects kvtui cannot create, metadata that is no mapping, names missing."""
+        problems: list[check.Problem] = []
+        for doc, obj in enumerate(bundle.docs):
+            what = "the VM" if doc == bundle.vm else f"this {obj.get('kind') or 'object'}"
+            if kind_of(obj) is None:
+                where = check.locate(text, "kind", doc)
+                problems.append(
                     check.Problem(
-                        "a name is required (metadata.name)",
+                        f"kvtui cannot create {obj.get('apiVersion')} {obj.get('kind')} "
+                        "objects: remove this document or create it with kubectl",
+                        field="kind",
+                        line=where[0] if where else None,
+                        column=where[1] if where else None,
+                        source="yaml",
+                    )
+                )
+                continue
+            meta = obj.setdefault("metadata", {})
+            if not isinstance(meta, dict):
+                where = check.locate(text, "metadata", doc)
+                problems.append(
+                    check.Problem(
+                        "metadata must be a mapping",
+                        field="metadata",
+                        line=where[0] if where else None,
+                        column=where[1] if where else None,
+                        source="yaml",
+                    )
+                )
+            elif not meta.get("name") and not meta.get("generateName"):
+                where = check.locate(text, "metadata", doc) or check.locate(text, "", doc)
+                problems.append(
+                    check.Problem(
+                        f"{what} needs a name (metadata.name)",
                         field="metadata.name",
                         line=where[0] if where else None,
                         column=where[1] if where else None,
                         source="yaml",
                     )
-                ],
-                "Not valid: the VM needs a name.",
-            )
-            return
-        meta["namespace"] = namespace
-        self.saving = True
-        self.status("Checking fields and asking the server for a dry run…", "italic")
-        self._check(obj, text, namespace)
+                )
+        return problems
+
+    def _open_template(self, template: dict[str, Any]) -> None:
+        """A Template file: its parameters on the template screen (esc comes back here)."""
+        from screens.create_template import CreateFromTemplateScreen
+
+        self.status("A Template: fill in its parameters (esc comes back here).", "italic")
+        self.app.push_screen(CreateFromTemplateScreen(template, namespace=self.namespace))
 
     @work(thread=True, exclusive=True, group="create-yaml")
-    def _check(self, obj: dict[str, Any], text: str, namespace: str) -> None:
+    def _check(self, bundle: check.Bundle, text: str, namespace: str) -> None:
         from screens.lifecycle import _operations_for
 
         schema, source = vm_schema(self.app.connection)
-        unknown = check.unknown_field_problems(text, obj, schema)
+        unknown = check.unknown_field_problems(text, bundle.vm_object, schema, bundle.vm or 0)
+        for doc, obj in bundle.extras:
+            extra_schema = check.builtin_schema(str(obj.get("kind") or ""))
+            unknown += check.unknown_field_problems(text, obj, extra_schema, doc)
         if unknown:
+            unknown.sort(key=lambda p: (p.line or 0, p.column or 0))
             count = len(unknown)
             headline = (
                 f"{count} unknown field{'s' * (count != 1)} (checked against {source}): "
@@ -278,41 +346,56 @@ class CreateYamlScreen(YamlEditScreen):
             self.app.call_from_thread(self._checked, unknown, headline, None, [])
             return
         ops = _operations_for(self.app)
-        problems, warnings = dry_run_problems(ops, obj, text, namespace)
+        problems, warnings = dry_run_problems(ops, bundle, text, namespace)
         if problems:
             headline = "The server's dry run refused it (nothing was created):"
             self.app.call_from_thread(self._checked, problems, headline, None, [])
             return
-        self.app.call_from_thread(self._checked, [], "", obj, warnings)
+        self.app.call_from_thread(self._checked, [], "", bundle, warnings)
 
     def _checked(
         self,
         problems: list[check.Problem],
         headline: str,
-        obj: dict[str, Any] | None,
+        bundle: check.Bundle | None,
         warnings: list[str],
     ) -> None:
         self.saving = False
         self.checks += 1
         if not self.is_attached:
             return
-        if obj is None:
+        if bundle is None:
             self.show_problems(problems, headline)
             return
         self.show_problems([], "")
         note = "Dry run passed." + (f" Warnings: {'; '.join(warnings)}" if warnings else "")
         self.status(note, "green")
-        self.open_review(obj)
+        self.open_review(bundle)
 
     # ---- the review step ----------------------------------------------------------------
 
-    def open_review(self, obj: dict[str, Any]) -> None:
+    def open_review(self, bundle: check.Bundle) -> None:
         from screens.create_review import CreateReviewScreen
 
+        self._bundle = bundle
+        vm = bundle.vm_object
+        extra = [obj for _, obj in bundle.extras]
         self.app.push_screen(
-            CreateReviewScreen(obj, origin=self.origin, commands=_commands(obj)),
+            CreateReviewScreen(
+                vm, origin=self.origin, commands=None if extra else _commands(vm), extra=extra
+            ),
             self._reviewed,
         )
+
+    def _doc_of(self, error: ClusterError) -> int:
+        """Which document a review-step error is about (by kind and name), else the VM's."""
+        bundle = getattr(self, "_bundle", None)
+        if bundle is None:
+            return 0
+        for doc, obj in enumerate(bundle.docs):
+            if obj.get("kind") == error.kind and check.name_of(obj)[1] == error.name:
+                return doc
+        return bundle.vm or 0
 
     def _reviewed(self, result: Any) -> None:
         from screens.create_review import Back, Created, finish_create
@@ -322,7 +405,7 @@ class CreateYamlScreen(YamlEditScreen):
             return
         if isinstance(result, Back) and result.error is not None:
             self.show_problems(
-                check.server_problems(result.error, self.text),
+                check.server_problems(result.error, self.text, self._doc_of(result.error)),
                 "The server refused it (nothing was created):",
             )
         else:

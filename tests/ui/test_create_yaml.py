@@ -248,3 +248,121 @@ async def test_keys_typed_just_before_ctrl_s_are_checked(
         assert screen.text.endswith("xx")
         assert "YAML error" in screen_text(app)
         assert not isinstance(app.screen, CreateReviewScreen)
+
+
+BUNDLE = """\
+apiVersion: cdi.kubevirt.io/v1beta1
+kind: DataVolume
+metadata:
+  name: {vm}-data
+spec:
+  source:
+    blank: {{}}
+  storage:
+    resources:
+      requests:
+        storage: 1Gi
+---
+apiVersion: instancetype.kubevirt.io/v1beta1
+kind: VirtualMachineInstancetype
+metadata:
+  name: {it}
+spec:
+  cpu:
+    guest: 1
+  memory:
+    guest: 1Gi
+---
+apiVersion: kubevirt.io/v1
+kind: VirtualMachine
+metadata:
+  name: {vm}
+spec:
+  instancetype:
+    name: {it}
+    kind: virtualMachineInstancetype
+  runStrategy: Halted
+  template:
+    spec:
+      domain:
+        devices: {{}}
+      volumes:
+        - name: root
+          containerDisk:
+            image: quay.io/containerdisks/fedora:latest
+"""
+
+
+async def test_a_vm_with_its_instancetype_is_created_together(
+    connection: Connection, screen_text: Any, wait_for: Any
+) -> None:
+    it, name = unique("it"), unique("ybundle")
+    app = make_app(connection)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_editor(pilot, app, wait_for)
+        # A misspelling in the companion is flagged on its own line.
+        bad = BUNDLE.format(it=it, vm=name).replace("  storage:\n", "  storag:\n")
+        await submit(pilot, screen, wait_for, bad)
+        assert (
+            'line 8, column 3: spec.storag: unknown field "storag" (did you mean "storage"?)'
+            in flat(screen_text(app))
+        ), screen_text(app)
+        assert not vm_exists(connection, name)
+        good = BUNDLE.format(it=it, vm=name)
+        await submit(pilot, screen, wait_for, good)
+        review = await wait_for(
+            pilot, lambda: isinstance(app.screen, CreateReviewScreen) and app.screen, what="review"
+        )
+        assert [o["kind"] for o in review.objects] == [
+            "DataVolume",
+            "VirtualMachineInstancetype",
+            "VirtualMachine",
+        ]
+        await wait_for(pilot, lambda: review.state == "ok", what="the review's dry run")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, VmDetailsScreen), what="details")
+        assert vm_exists(connection, name)
+        connection.request("GET", K.INSTANCETYPES.path(NS, it))
+        connection.request("GET", K.DATAVOLUMES.path(NS, f"{name}-data"))
+
+
+async def test_objects_kvtui_cannot_create_are_named(
+    connection: Connection, screen_text: Any, wait_for: Any
+) -> None:
+    app = make_app(connection)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_editor(pilot, app, wait_for)
+        text_in = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n---\n" + manifest("yc")
+        await submit(pilot, screen, wait_for, text_in)
+        assert "line 2, column 1: kind: kvtui cannot create v1 ConfigMap" in flat(screen_text(app))
+        assert screen.text == text_in
+
+
+async def test_a_template_file_opens_the_template_screen(
+    connection: Connection, screen_text: Any, wait_for: Any, tmp_path: Path
+) -> None:
+    import yaml
+
+    from screens.create_template import CreateFromTemplateScreen
+    from tui.app import KvtuiApp
+    from tui.cli import Settings, read_manifest
+
+    template = {
+        "apiVersion": "template.openshift.io/v1",
+        "kind": "Template",
+        "metadata": {"name": "from-file"},
+        "objects": [yaml.safe_load(manifest("${NAME}"))],
+        "parameters": [{"name": "NAME", "required": True}],
+    }
+    path = tmp_path / "template.yaml"
+    path.write_text(yaml.safe_dump(template))
+    app = KvtuiApp(connection, Settings(namespace=NS, demo=True), create=read_manifest(str(path)))
+    async with app.run_test(size=SIZE) as pilot:
+        await editor_shown(pilot, app, wait_for)
+        await pilot.press("ctrl+s")
+        screen = await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, CreateFromTemplateScreen) and app.screen,
+            what="the template screen",
+        )
+        assert [p.name for p in screen.about.parameters] == ["NAME"]

@@ -267,3 +267,90 @@ def test_yaml_dump_of_the_starter_round_trips() -> None:
     obj, _ = check.parse_manifest(VM_TEXT)
     again, problem = check.parse_manifest(yaml.safe_dump(obj))
     assert problem is None and again == obj
+
+
+# ---- several documents: a VM and what goes with it, or a Template --------------------
+
+INSTANCETYPE_BUNDLE = """\
+# a comment before the first document
+---
+apiVersion: instancetype.kubevirt.io/v1beta1
+kind: VirtualMachineInstancetype
+metadata:
+  name: cmedium
+spec:
+  cpu:
+    guest: 1
+  memory:
+    guest: 1Gi
+---
+apiVersion: kubevirt.io/v1
+kind: VirtualMachine
+metadata:
+  name: fedora
+spec:
+  instancetype:
+    name: cmedium
+    kind: virtualMachineInstancetype
+  runStrategy: Always
+  template:
+    spec:
+      domain:
+        devices: {}
+"""
+
+
+def test_a_vm_with_companions() -> None:
+    bundle, problem = check.parse_bundle(INSTANCETYPE_BUNDLE)
+    assert problem is None and bundle is not None
+    assert bundle.vm == 1 and bundle.vm_object["metadata"]["name"] == "fedora"
+    assert [obj["kind"] for _, obj in bundle.extras] == ["VirtualMachineInstancetype"]
+    # Places are found in the right document.
+    assert check.locate(INSTANCETYPE_BUNDLE, "metadata.name", 1) == (16, 3)
+    assert check.locate(INSTANCETYPE_BUNDLE, "metadata.name", 0) == (6, 3)
+    assert check.locate(INSTANCETYPE_BUNDLE, "", 1) == (13, 1)
+    assert check.locate(INSTANCETYPE_BUNDLE, "x", 5) is None
+
+
+def test_two_vms_are_refused_at_the_second() -> None:
+    text = VM_TEXT + "---\n" + VM_TEXT.replace("my-vm", "other")
+    bundle, problem = check.parse_bundle(text)
+    assert bundle is None and problem is not None
+    assert "2 VirtualMachines" in problem.message
+    assert problem.line is not None and problem.line > VM_TEXT.count("\n")
+
+
+def test_a_template_alone_is_a_template() -> None:
+    text = "apiVersion: template.openshift.io/v1\nkind: Template\nmetadata:\n  name: t\n"
+    bundle, problem = check.parse_bundle(text)
+    assert problem is None and bundle is not None and bundle.template == 0
+    _, problem = check.parse_bundle(text + "---\n" + VM_TEXT)
+    assert problem is not None and "on its own" in problem.message
+
+
+def test_no_vm_among_documents() -> None:
+    text = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\nkind: Secret\n"
+    _, problem = check.parse_bundle(text)
+    assert problem is not None and "no VirtualMachine" in problem.message
+    _, problem = check.parse_bundle("apiVersion: v1\nkind: Pod\n")
+    assert problem is not None and "expected apiVersion kubevirt.io/v1" in problem.message
+    _, problem = check.parse_bundle(VM_TEXT + "---\n- a list\n")
+    assert problem is not None and "must be a mapping" in problem.message
+
+
+def test_a_single_vm_is_a_bundle_of_one() -> None:
+    bundle, problem = check.parse_bundle(VM_TEXT)
+    assert problem is None and bundle is not None and (bundle.vm, bundle.extras) == (0, [])
+    _, problem = check.parse_bundle("a: [")
+    assert problem is not None and problem.line == 1
+
+
+def test_server_problems_are_placed_in_their_document() -> None:
+    err = ClusterError(
+        "Invalid",
+        "x",
+        status=422,
+        causes=[Cause("FieldValueInvalid", "spec.memory.guest", "bad memory")],
+    )
+    (problem,) = check.server_problems(err, INSTANCETYPE_BUNDLE, 0)
+    assert problem.line == 11  # the instancetype's memory.guest, not the VM's

@@ -151,6 +151,81 @@ def parse_manifest(text: str) -> tuple[dict[str, Any] | None, Problem | None]:
     return obj, None
 
 
+@dataclass
+class Bundle:
+    """What a YAML text holds: one VirtualMachine and the objects that go with it (created
+    before it, in the order written: instancetypes, DataVolumes, Secrets…), or one Template.
+    `docs[i]` is the i-th non-empty document; `vm`/`template` index into it."""
+
+    docs: list[dict[str, Any]]
+    vm: int | None = None
+    template: int | None = None
+
+    @property
+    def vm_object(self) -> dict[str, Any]:
+        assert self.vm is not None
+        return self.docs[self.vm]
+
+    @property
+    def extras(self) -> list[tuple[int, dict[str, Any]]]:
+        return [(i, d) for i, d in enumerate(self.docs) if i != self.vm]
+
+
+def _doc_problem(text: str, doc: int, message: str, field: str = "kind") -> Problem:
+    where = locate(text, field, doc) or locate(text, "", doc)
+    return Problem(
+        message,
+        field=field,
+        line=where[0] if where else None,
+        column=where[1] if where else None,
+        source="yaml",
+    )
+
+
+def parse_bundle(text: str) -> tuple[Bundle | None, Problem | None]:
+    """The documents of `text`: one VirtualMachine (with companions), or one Template.
+
+    Which companion kinds can be created is the caller's to check. Syntax errors carry
+    line and column, as in `parse_manifest`.
+    """
+    try:
+        docs = [d for d in yaml.safe_load_all(text) if d is not None]
+    except yaml.YAMLError:
+        return None, parse_manifest(text)[1]
+    if not docs:
+        return None, Problem("the text is empty: write a VirtualMachine", source="yaml")
+    for index, doc in enumerate(docs):
+        if not isinstance(doc, dict):
+            return None, _doc_problem(
+                text,
+                index,
+                "each document must be a mapping (an object), not a " + type(doc).__name__,
+                field="",
+            )
+    kinds = [(str(d.get("apiVersion") or ""), str(d.get("kind") or "")) for d in docs]
+    vms = [i for i, k in enumerate(kinds) if k == ("kubevirt.io/v1", "VirtualMachine")]
+    templates = [i for i, k in enumerate(kinds) if k[1] == "Template"]
+    if len(docs) == 1 and templates:
+        return Bundle(docs, template=0), None
+    if len(vms) > 1:
+        return None, _doc_problem(
+            text,
+            vms[1],
+            f"{len(vms)} VirtualMachines: create one at a time (with the objects that go with it)",
+        )
+    if not vms:
+        if len(docs) == 1:
+            return None, parse_manifest(text)[1]
+        return None, _doc_problem(
+            text, 0, "no VirtualMachine (kubevirt.io/v1) among the documents", field=""
+        )
+    if templates:
+        return None, _doc_problem(
+            text, templates[0], "a Template goes on its own: open it without the other objects"
+        )
+    return Bundle(docs, vm=vms[0]), None
+
+
 # --------------------------------------------------------------------------------------
 # Field paths and where they are written
 # --------------------------------------------------------------------------------------
@@ -182,17 +257,20 @@ def join_path(parts: list[str | int]) -> str:
     return text
 
 
-def locate(text: str, path: str) -> tuple[int, int] | None:
-    """(line, column), 1-based, of the deepest part of `path` written in `text`; the key of
-    a mapping entry, the item of a list. None when the text does not parse or the first
-    part of the path is not there."""
+def locate(text: str, path: str, doc: int = 0) -> tuple[int, int] | None:
+    """(line, column), 1-based, of the deepest part of `path` written in document `doc` of
+    `text`; the key of a mapping entry, the item of a list. None when the text does not
+    parse or the first part of the path is not there. An empty path: the document's start."""
     try:
-        node = yaml.compose(text)
+        nodes = [n for n in yaml.compose_all(text) if n is not None]
     except yaml.YAMLError:
         return None
-    if node is None:
+    if not 0 <= doc < len(nodes):
         return None
-    found: tuple[int, int] | None = None
+    node = nodes[doc]
+    found: tuple[int, int] | None = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if path:
+        found = None
     for part in split_path(path):
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
@@ -212,8 +290,8 @@ def locate(text: str, path: str) -> tuple[int, int] | None:
     return found
 
 
-def _placed(text: str, message: str, field: str, source: str) -> Problem:
-    where = locate(text, field) if field else None
+def _placed(text: str, message: str, field: str, source: str, doc: int = 0) -> Problem:
+    where = locate(text, field, doc) if field else None
     return Problem(
         message,
         field=field,
@@ -436,10 +514,10 @@ def _walk(value: Any, schema: Schema, path: list[str | int], out: list[UnknownFi
         _walk(child, child_schema, [*path, key], out)
 
 
-def unknown_field_problems(text: str, obj: Any, schema: Schema) -> list[Problem]:
-    """`unknown_fields` as problems placed on their lines."""
+def unknown_field_problems(text: str, obj: Any, schema: Schema, doc: int = 0) -> list[Problem]:
+    """`unknown_fields` as problems placed on their lines (of document `doc`)."""
     return [
-        _placed(text, field.message(), field.path, "schema")
+        _placed(text, field.message(), field.path, "schema", doc)
         for field in unknown_fields(obj, schema)
     ]
 
@@ -457,7 +535,7 @@ def strict_unknown_fields(message: str) -> list[str]:
     return _STRICT_FIELD.findall(message or "")
 
 
-def server_problems(error: Any, text: str) -> list[Problem]:
+def server_problems(error: Any, text: str, doc: int = 0) -> list[Problem]:
     """A ClusterError from a dry run as problems placed on the lines they name.
 
     422: one problem per cause (its `field`, found in the text when written there). A
@@ -472,13 +550,13 @@ def server_problems(error: Any, text: str) -> list[Problem]:
         message = str(getattr(cause, "message", "") or "")
         if field and message.startswith(field + ": "):
             message = message[len(field) + 2 :]
-        problems.append(_placed(text, message or str(cause), field, "server"))
+        problems.append(_placed(text, message or str(cause), field, "server", doc))
     if not problems:
         for field in strict_unknown_fields(detail):
             name = split_path(field)[-1] if field else field
-            problems.append(_placed(text, f'unknown field "{name}"', field, "server"))
+            problems.append(_placed(text, f'unknown field "{name}"', field, "server", doc))
         for field in _DUPLICATE_FIELD.findall(detail):
-            problems.append(_placed(text, "this field is written twice", field, "server"))
+            problems.append(_placed(text, "this field is written twice", field, "server", doc))
     if not problems:
         problems.append(Problem(str(error), source="server"))
     return problems
