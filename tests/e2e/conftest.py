@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 # (namespace, VM name) of each launcher's guest: the domains are `<namespace>_<vm>`.
 LAUNCHERS = (("default", "vm-alpha"), ("team-b", "vm-beta"))
 
-# Figures for the report (printed with -s, and by the timing test).
+# Launcher start, define -> prompt and teardown seconds; printed at teardown when
+# KVTUI_E2E_FIGURES is set (with -s). benchmarks/node_launchers.py measures more.
 FIGURES: dict[str, float] = {}
 
 

@@ -1,5 +1,14 @@
-"""The fake virt-launchers themselves, through plain libvirt-python and direct socket reads,
-and kvtui's node discovery and console transports against them (no UI)."""
+"""`kvtui node` end to end, as root, against two fake KubeVirt virt-launchers (a libvirtd each
+in its own mount namespace, one real TCG guest each in KubeVirt's serial layout; see
+tests/launchers.py and conftest.py).
+
+First the launchers themselves through plain libvirt-python and direct socket reads, then
+kvtui's discovery, model and console transports against them, then the app in Pilot: both
+domains listed by discovery, a console running a command in the guest, a launcher killed
+under it, a launcher appearing and going away, a plain pty domain's console.
+
+The tests share the module's two launchers; one that kills a launcher gets it back rebooted
+for the next test that asks (`launchers` fixture), so order only costs time, not results."""
 
 from __future__ import annotations
 
