@@ -507,6 +507,9 @@ class CreateVmScreen(Screen[None]):
 
     CSS_PATH = "create_vm.tcss"
     CREATION_STEP = True  # closed by create_review.finish_create once the VM exists
+    # Straight to the name: focusing the scroll container first would restyle the whole
+    # form twice (focus and blur restyle a widget with all its children).
+    AUTO_FOCUS = "#f-name"
     BINDINGS = [
         Binding("ctrl+s", "review", "Review & create", priority=True),
         Binding("ctrl+y", "preview", "YAML", priority=True),
@@ -549,6 +552,8 @@ class CreateVmScreen(Screen[None]):
         self._ns_timer: Any = None
         self._file_cache: dict[tuple[str, float], str] = {}
         self._baseline: dict[int, Any] = {}
+        self._by_id: dict[str, Any] = {}
+        self._shown: dict[int, list[str]] = {}  # error widget -> the messages it shows
         self.choices_loaded = 0  # completed loads (tests)
 
     # ---- layout -------------------------------------------------------------------------
@@ -566,7 +571,7 @@ class CreateVmScreen(Screen[None]):
             ),
             id="create-title",
         )
-        with VerticalScroll(id="create-body"):
+        with VerticalScroll(id="create-body", can_focus=False):
             yield Static("Identity", classes="section")
             yield _row("Name", _input("f-name", f.name, "lowercase, digits, '-' (e.g. web-01)"))
             yield _error("name")
@@ -808,10 +813,25 @@ class CreateVmScreen(Screen[None]):
             options.append((f"{sc} (default)" if sc == default else sc, sc))
         return options
 
+    def _w(self, selector: str, _type: Any = None) -> Any:
+        """The widget with this `#id` (looked up once: a query walks the whole form, and
+        the form reads every field on each key press)."""
+        widget = self._by_id.get(selector[1:])
+        if widget is None:
+            found = self.query(selector)
+            widget = found.first() if found else None
+            if widget is not None:
+                self._by_id[selector[1:]] = widget
+        return widget
+
+    def _rows(self, kind: type) -> list[Any]:
+        holder = self._w("#disks" if kind is DiskRow else "#nics")
+        return [row for row in holder.children if isinstance(row, kind)] if holder else []
+
     def on_mount(self) -> None:
+        self._by_id = {w.id: w for w in self.query("*") if w.id}
         self._sync_visibility()
         self._record_baseline(self)
-        self.query_one("#f-name", Input).focus()
         self._load(self.initial.namespace, first=True)
         self.revalidate()
 
@@ -837,26 +857,24 @@ class CreateVmScreen(Screen[None]):
         self.choices_loaded += 1
         navigator = getattr(self.app, "navigator", None)
         names = sorted({*choices.namespaces, *getattr(navigator, "namespaces", [])})
-        self.query_one("#f-namespace", Input).suggester = SuggestFromList(
-            names, case_sensitive=True
-        )
-        self.query_one("#f-boot-claim", Input).suggester = SuggestFromList(
+        self._w("#f-namespace", Input).suggester = SuggestFromList(names, case_sensitive=True)
+        self._w("#f-boot-claim", Input).suggester = SuggestFromList(
             choices.pvcs, case_sensitive=True
         )
 
-        it = self.query_one("#f-instancetype", Select)
+        it = self._w("#f-instancetype", Select)
         keep = it.value
         options = _options_with(
             choices.instancetypes, None if keep is Select.NULL else str(keep), str(keep)
         )
         _set_options(it, options, keep)
-        pref = self.query_one("#f-preference", Select)
+        pref = self._w("#f-preference", Select)
         keep = pref.value
         options = _options_with(
             [("none", NO_PREFERENCE), *choices.preferences], str(keep) if keep else None, str(keep)
         )
         _set_options(pref, options, keep)
-        ds = self.query_one("#f-boot-datasource", Select)
+        ds = self._w("#f-boot-datasource", Select)
         keep = ds.value
         _set_options(
             ds,
@@ -865,14 +883,14 @@ class CreateVmScreen(Screen[None]):
             ),
             keep,
         )
-        sc = self.query_one("#f-boot-sc", Select)
+        sc = self._w("#f-boot-sc", Select)
         keep = sc.value
         _set_options(
             sc, _options_with(self._sc_options(), str(keep) if keep else None, str(keep)), keep
         )
-        for row in self.query(DiskRow):
+        for row in self._rows(DiskRow):
             row.set_storage_classes(self._sc_options())
-        for nic in self.query(NicRow):
+        for nic in self._rows(NicRow):
             nic.set_networks(choices.networks)
         if choices.problems:
             self.notify(
@@ -1019,11 +1037,11 @@ class CreateVmScreen(Screen[None]):
             threads=self._count("#f-threads", "threads", problems) if custom else None,
             memory=(self._value("#f-memory").strip() or None) if custom else None,
             boot=boot,
-            disks=[row.spec() for row in self.query(DiskRow)],
-            nics=[row.spec() for row in self.query(NicRow)],
+            disks=[row.spec() for row in self._rows(DiskRow)],
+            nics=[row.spec() for row in self._rows(NicRow)],
             cloud_init=cloud_init,
             run_strategy=self._value("#f-run-strategy") or "Halted",
-            start_after_create=self.query_one("#f-start", Checkbox).value,
+            start_after_create=self._w("#f-start", Checkbox).value,
             termination_grace_period=base.termination_grace_period,
             base=base.base,
         )
@@ -1070,23 +1088,26 @@ class CreateVmScreen(Screen[None]):
 
     def _all_slots(self) -> list[str]:
         slots = [*SIMPLE_SLOTS, "cpu", "boot-source", "boot-disk", "cloud-init", "general"]
-        slots += [f"disk-{i}" for i in range(len(self.query(DiskRow)))]
-        slots += [f"nic-{i}" for i in range(len(self.query(NicRow)))]
+        slots += [f"disk-{i}" for i in range(len(self._rows(DiskRow)))]
+        slots += [f"nic-{i}" for i in range(len(self._rows(NicRow)))]
         return slots
 
     def _error_widget(self, slot: str) -> Static | None:
         match = re.match(r"^(disk|nic)-(\d+)$", slot)
         if match:
-            rows = list(self.query(DiskRow if match.group(1) == "disk" else NicRow))
+            rows = self._rows(DiskRow if match.group(1) == "disk" else NicRow)
             index = int(match.group(2))
             return rows[index].query_one(".row-error", Static) if index < len(rows) else None
-        found = self.query(f"#err-{slot}")
-        return found.first(Static) if found else None
+        found = self._w(f"#err-{slot}")
+        return found if isinstance(found, Static) else None
 
     def _show(self, slot: str, messages: list[str]) -> None:
         widget = self._error_widget(slot)
         if widget is None:
             return
+        if self._shown.get(id(widget)) == messages:
+            return  # unchanged: an update would lay the whole form out again
+        self._shown[id(widget)] = list(messages)
         if messages:
             text = Text()
             for i, message in enumerate(messages):
@@ -1100,7 +1121,7 @@ class CreateVmScreen(Screen[None]):
     def _slot_of_widget(self, widget: Widget) -> str:
         for ancestor in (widget, *widget.ancestors):
             if isinstance(ancestor, (DiskRow, NicRow)):
-                rows = list(self.query(type(ancestor)))
+                rows = list(self._rows(type(ancestor)))
                 prefix = "disk" if isinstance(ancestor, DiskRow) else "nic"
                 return f"{prefix}-{rows.index(ancestor)}" if ancestor in rows else "general"
         wid = widget.id or ""
@@ -1192,11 +1213,11 @@ class CreateVmScreen(Screen[None]):
                     if binding.value == "bridge":
                         binding.value = "masquerade"
         if select.id == "f-boot-kind":
-            size = self.query_one("#f-boot-size", Input)
+            size = self._w("#f-boot-size", Input)
             if event.value in ("http", "registry", "blank") and not size.value:
                 size.value = "30Gi"
         if select.id == "f-size-mode" and event.value == "instancetype":
-            it = self.query_one("#f-instancetype", Select)
+            it = self._w("#f-instancetype", Select)
             values = [v for _, v in self.choices.instancetypes]
             if it.value is Select.NULL and "VirtualMachineClusterInstancetype/u1.medium" in values:
                 it.value = "VirtualMachineClusterInstancetype/u1.medium"
@@ -1222,47 +1243,47 @@ class CreateVmScreen(Screen[None]):
             self.server_errors["cloud-init"] = [f"cannot read {path}: {reason}"]
             self.revalidate()
             return
-        self.query_one("#f-ci-raw", TextArea).text = text
+        self._w("#f-ci-raw", TextArea).text = text
         self.notify(f"Loaded {path} ({len(text)} characters)", title="User data", markup=False)
 
     def _sync_visibility(self) -> None:
         custom = self._value("#f-size-mode") == "custom"
-        self.query_one("#row-instancetype").display = not custom
-        self.query_one("#row-cpu").display = custom
-        self.query_one("#row-memory").display = custom
+        self._w("#row-instancetype").display = not custom
+        self._w("#row-cpu").display = custom
+        self._w("#row-memory").display = custom
         kind = self._value("#f-boot-kind")
         for row, kinds in BOOT_ROWS.items():
             self.query_one(f"#row-boot-{row}").display = kind in kinds
         ci_mode = self._value("#f-ci-mode")
         for row in ("user", "password", "ssh"):
             self.query_one(f"#row-ci-{row}").display = ci_mode == "user"
-        self.query_one("#row-ci-file").display = ci_mode == "raw"
-        self.query_one("#f-ci-raw").display = ci_mode == "raw"
+        self._w("#row-ci-file").display = ci_mode == "raw"
+        self._w("#f-ci-raw").display = ci_mode == "raw"
 
     # ---- adding and removing disks and NICs ----------------------------------------------------
 
     @on(Button.Pressed, "#add-disk")
     def action_add_disk(self) -> None:
-        used = {row.spec().name for row in self.query(DiskRow)}
+        used = {row.spec().name for row in self._rows(DiskRow)}
         n = 1
         while f"disk{n}" in used:
             n += 1
         row = DiskRow(DiskSpec(f"disk{n}", "blank", "10Gi"), self._sc_options())
-        self.query_one("#disks", Vertical).mount(row)
-        self.touched.add(f"disk-{len(self.query(DiskRow)) - 1}")
+        self._w("#disks", Vertical).mount(row)
+        self.touched.add(f"disk-{len(self._rows(DiskRow)) - 1}")
         self.call_after_refresh(self._focus_row, row, ".disk-name")
 
     @on(Button.Pressed, "#add-nic")
     def action_add_nic(self) -> None:
-        used = {row.spec().name for row in self.query(NicRow)}
+        used = {row.spec().name for row in self._rows(NicRow)}
         n = 1
         while f"nic{n}" in used:
             n += 1
-        pod_taken = any(row.spec().network == "pod" for row in self.query(NicRow))
+        pod_taken = any(row.spec().network == "pod" for row in self._rows(NicRow))
         network = self.choices.networks[0][1] if pod_taken and self.choices.networks else "pod"
         binding = "masquerade" if network == "pod" else "bridge"
         row = NicRow(NicSpec(f"nic{n}", network, binding), self.choices.networks)
-        self.query_one("#nics", Vertical).mount(row)
+        self._w("#nics", Vertical).mount(row)
         self.call_after_refresh(self._focus_row, row, ".nic-name")
 
     def _focus_row(self, row: Widget, selector: str) -> None:
