@@ -207,3 +207,34 @@ def test_events_arrive_over_a_remote_connection(daemon: SessionDaemon) -> None:
         assert any("prod_db-01 suspended" in e.text for e in m.recent_events())
     finally:
         m.stop()
+
+
+def test_host_daemon_named_with_a_local_uri_is_not_listed_twice(
+    needs_libvirt: None, tmp_path: Path
+) -> None:
+    import os
+    import stat as stat_module
+
+    proc = tmp_path / "proc"
+    (proc / "self" / "ns").mkdir(parents=True)
+    (proc / "self" / "ns" / "mnt").symlink_to("mnt:[1]")
+    for pid, mnt in ((1, "mnt:[1]"), (2, "mnt:[2]")):
+        (proc / str(pid) / "ns").mkdir(parents=True)
+        (proc / str(pid) / "ns" / "mnt").symlink_to(mnt)
+        (proc / str(pid) / "comm").write_text("libvirtd\n")
+        (proc / str(pid) / "status").write_text("Uid:\t0\t0\t0\t0\n")
+        sock = proc / str(pid) / "root" / "run" / "libvirt" / "libvirt-sock"
+        sock.parent.mkdir(parents=True)
+        os.mknod(sock, 0o600 | stat_module.S_IFSOCK)
+
+    def sources(uris: list[str]) -> list[str]:
+        m = NodeModel(uris, discover_launchers=True, proc_root=proc, interval=30)
+        m.start()
+        try:
+            wait_for(lambda: m.discovery is not None, what="the first scan")
+            return sorted(s.label for s in m.sources_list())
+        finally:
+            m.stop()
+
+    assert sources([]) == ["host libvirtd", "launcher 2"]
+    assert sources(["qemu:///system"]) == ["launcher 2", "qemu:///system"]

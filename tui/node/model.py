@@ -712,9 +712,11 @@ class NodeModel:
     def rediscover(self) -> Discovery:
         """Scan /proc again: new launchers get a source, vanished ones are marked gone."""
         found = discover(self.proc_root)
-        self.discovery = found
         uris = set()
+        local_uri = any(_local(uri, None) for uri in self.uris)
         for launcher in found.launchers:
+            if launcher.host and local_uri:
+                continue  # the host's own libvirt, already named with --uri qemu:///...
             uris.add(launcher.uri)
             self._add(launcher.uri, launcher)
         for source in self.sources_list():
@@ -725,6 +727,7 @@ class NodeModel:
                 source.gone = gone
                 if gone:
                     self._note_event(NodeEvent(time.time(), source.label, "launcher gone"))
+        self.discovery = found  # last: whoever sees it sees the sources it led to
         self.listener()
         return found
 
