@@ -17,7 +17,6 @@ expansion beyond the XML built-ins) and every string is still treated as untrust
 
 from __future__ import annotations
 
-import time
 import xml.etree.ElementTree as ET
 from collections import deque
 from collections.abc import Iterable
@@ -414,7 +413,3 @@ def human_duration(seconds: float | None) -> str:
     if s < 86400:
         return f"{s // 3600}h{(s % 3600) // 60}m"
     return f"{s // 86400}d{(s % 86400) // 3600}h"
-
-
-def monotonic() -> float:
-    return time.monotonic()

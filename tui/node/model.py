@@ -184,7 +184,6 @@ class Source:
         self._relist = True
         self._stale_xml: set[str] = set()  # UUIDs whose XML changed (an event said so)
         self._generation = 0  # bumped per connection, so late callbacks of an old one are ignored
-        self._fallback_stats = False
         self._thread: threading.Thread | None = None
         self._callback_ids: list[int] = []
 
@@ -363,7 +362,6 @@ class Source:
         self._relist = True
         with self._lock:
             self._stale_xml.update(self._domains)  # a new daemon may have redefined them
-        self._fallback_stats = False
         if was_lost:
             self._event("connected again")
 
