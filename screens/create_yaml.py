@@ -162,10 +162,13 @@ class CreateYamlScreen(YamlEditScreen):
             overflow="ellipsis",
         )
         yield Static(title, id="edit-title")
+        # tab indents (two spaces, as YAML is written), it does not leave the editor.
         try:
-            area = TextArea(self.original, language="yaml", id="edit-area")
+            area = TextArea(self.original, language="yaml", id="edit-area", tab_behavior="indent")
         except Exception:  # noqa: BLE001 - no tree-sitter grammar: plain text is fine
-            area = TextArea(self.original, id="edit-area")
+            area = TextArea(self.original, id="edit-area", tab_behavior="indent")
+        area.indent_type = "spaces"
+        area.indent_width = 2
         area.show_line_numbers = True
         yield area
         yield Static(

@@ -14,6 +14,7 @@ informers stop as they unmount.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +24,7 @@ from screens.command_line import CommandLineScreen
 from screens.help import HelpScreen
 from screens.resource_list import ContextListScreen, ResourceListScreen
 from screens.vm_list import VmListScreen
-from tui.cluster.kinds import NAMESPACES
+from tui.cluster.kinds import NAMESPACES, TEMPLATES
 from tui.navigation import (
     Command,
     Favourites,
@@ -53,6 +54,8 @@ class Navigator:
         self.favourites = Favourites()
         self.lines: list[str] = []  # `:` lines entered, oldest first
         self.namespaces: list[str] = []  # for completion; refreshed in the background
+        self.templates: list[str] = []  # template names, for `:new --template` completion
+        self._templates_at = -1e9  # when they were last fetched (time.monotonic)
         self._base_depth = 0
 
     # ---- where we are ------------------------------------------------------------------
@@ -126,6 +129,7 @@ class Navigator:
             text,
             namespaces=[*self.namespaces, *self.favourites.namespaces],
             contexts=self.app.connection.contexts(),
+            templates=self.templates,
         )
 
     def run(self, line: str) -> bool:
@@ -382,6 +386,7 @@ class Navigator:
         self.app.connection = connection
         self.app.kubevirt_version = kubevirt_version
         self.favourites = Favourites()
+        self.templates, self._templates_at = [], -1e9  # another cluster's templates
         self.app.settings = replace(self.app.settings, context=connection.context)
         self._set_namespace(connection.namespace)
         while len(self.app.screen_stack) > 2:
@@ -413,5 +418,17 @@ class Navigator:
                 return
             names = sorted(str((i.get("metadata") or {}).get("name") or "") for i in items)
             self.namespaces = [n for n in names if n]
+            # Template names for `:new --template` (no templates API: none offered). Whole
+            # templates are big: asked again at most once a minute.
+            if time.monotonic() - self._templates_at < 60:
+                return
+            self._templates_at = time.monotonic()
+            try:
+                found = connection.request("GET", TEMPLATES.path()).json().get("items") or []
+            except Exception:  # noqa: BLE001 - completion data is best effort
+                return
+            self.templates = sorted(
+                {str((t.get("metadata") or {}).get("name") or "") for t in found} - {""}
+            )
 
         self.app.run_worker(fetch, thread=True, exclusive=True, group="namespaces")

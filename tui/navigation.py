@@ -234,12 +234,14 @@ def complete(
     *,
     namespaces: Iterable[str] = (),
     contexts: Iterable[str] = (),
+    templates: Iterable[str] = (),
 ) -> list[str]:
     """Whole-line candidates for what has been typed (without the ':').
 
     The first word completes to aliases; the argument completes to namespaces (plus `all`)
-    for namespaced views, to contexts for `:ctx`. Candidates keep their order: canonical
-    names before other aliases, then sorted names.
+    for namespaced views, to contexts for `:ctx`, to template names after
+    `:new --template`. Candidates keep their order: canonical names before other aliases,
+    then sorted names.
     """
     text = line.lstrip(":")
     words = text.split()
@@ -249,6 +251,16 @@ def complete(
     try:
         view = view_named(words[0])
     except KeyError:
+        return []
+    rest = words[1:]
+    if view.name == "new" and rest and rest[0] in ("--template", "-t"):
+        if len(rest) == 2 and not text.endswith(" ") or len(rest) == 1 and text.endswith(" "):
+            start = rest[1] if len(rest) == 2 else ""
+            return [
+                f"{words[0]} {rest[0]} {name}"
+                for name in sorted(set(templates))
+                if name.startswith(start)
+            ]
         return []
     if len(words) > 2 or (len(words) == 2 and text.endswith(" ")):
         return []

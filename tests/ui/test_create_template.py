@@ -365,3 +365,27 @@ async def test_a_value_typed_just_before_ctrl_s_counts(
             pilot, lambda: isinstance(app.screen, CreateReviewScreen) and app.screen, what="review"
         )
         assert review.manifest["metadata"]["labels"]["owner"] == "dan"
+
+
+async def test_template_names_complete_on_the_command_line(
+    seeded_connection: Connection, wait_for: Any
+) -> None:
+    from screens.command_line import CommandInput
+
+    app = make_app(seeded_connection)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: len(app.screen_stack) > 1, what="the first view")
+        await wait_for(pilot, lambda: app.navigator.templates, what="template names fetched")
+        await pilot.press("colon")
+        line = await wait_for(
+            pilot, lambda: app.screen.query(CommandInput) and app.screen.query_one(CommandInput)
+        )
+        await pilot.press(*"new --template windows1")
+        await pilot.press("tab")
+        await wait_for(
+            pilot,
+            lambda: line.value == "new --template windows10-desktop-medium",
+            what="completion",
+        )
+        await pilot.press("enter")
+        await template_screen(pilot, app, wait_for)

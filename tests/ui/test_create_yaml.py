@@ -188,8 +188,9 @@ async def test_esc_with_changes_asks_twice(
     app = make_app(connection)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_editor(pilot, app, wait_for)
-        await pilot.press("end", "x")
-        assert screen.text != STARTER_VM
+        await pilot.press("tab")  # indents two spaces, as YAML is written
+        assert screen.text == "  " + STARTER_VM
+        assert app.focused is screen.query_one(TextArea)
         await pilot.press("escape")
         await wait_for(pilot, lambda: "esc again throws it away" in screen_text(app))
         assert app.screen is screen

@@ -40,3 +40,14 @@ def test_new_completes_its_options() -> None:
     assert complete("new ") == ["new --template ", "new --yaml"]
     assert complete("new --y") == ["new --yaml"]
     assert "new" in complete("ne")
+
+
+def test_template_names_complete_after_template() -> None:
+    names = ["fedora-server-small", "fedora-server-large", "rhel9-server-small"]
+    assert complete("new --template fed", templates=names) == [
+        "new --template fedora-server-large",
+        "new --template fedora-server-small",
+    ]
+    assert complete("new -t ", templates=names)[-1] == "new -t rhel9-server-small"
+    assert complete("new --template fedora-server-small ", templates=names) == []
+    assert complete("new --yaml ", templates=names) == []
