@@ -158,13 +158,66 @@ class VmDetailsScreen(LifecycleMixin, Watching, Screen):
         self.stop_informers()
 
     def on_details_batch(self, message: DetailsBatch) -> None:
+        relevant = False
         for event in message.events:
             self._note_state(message.key, event)
+            relevant = relevant or self._concerns_this_vm(message.key, event.obj)
+        if not relevant:
+            # The informers watch the whole namespace: another VM's import progress or events
+            # must not redraw six tabs (YAML highlighting included) several times a second.
+            return
         # Many batches can arrive together (six informers): draw once after them.
         if not self._redraw_pending:
             self._redraw_pending = True
             self.call_after_refresh(self._redraw)
         self.refresh_bindings()
+
+    def _concerns_this_vm(self, key: str, obj: dict[str, Any] | None) -> bool:
+        """Whether an informer event can change what this screen shows."""
+        if obj is None:  # SYNCED, STATE: loading and the banner
+            return True
+        meta = obj.get("metadata") or {}
+        name = str(meta.get("name") or "")
+        me = self.vm_name
+        launcher = f"virt-launcher-{me}-"
+        if key in ("vms", "vmis"):
+            return name == me
+        if key == "pods":
+            return (
+                name.startswith(launcher)
+                or (meta.get("labels") or {}).get("vm.kubevirt.io/name") == me
+            )
+        if key == "events":
+            involved = obj.get("involvedObject") or obj.get("regarding") or {}
+            other = str(involved.get("name") or "") if isinstance(involved, dict) else ""
+            return other == me or other.startswith(launcher)
+        if key == "snapshots":
+            source = (obj.get("spec") or {}).get("source") or {}
+            return isinstance(source, dict) and source.get("name") == me
+        if key == "datavolumes":
+            owners = meta.get("ownerReferences") or []
+            return name in self._volume_names() or any(
+                isinstance(ref, dict) and ref.get("name") == me for ref in owners
+            )
+        return True
+
+    def _volume_names(self) -> set[str]:
+        """DataVolume and PVC names the VM's spec refers to."""
+        spec = (self.vm or {}).get("spec") or {}
+        names = {
+            str((t.get("metadata") or {}).get("name") or "")
+            for t in spec.get("dataVolumeTemplates") or []
+            if isinstance(t, dict)
+        }
+        template = (spec.get("template") or {}).get("spec") or {}
+        for volume in template.get("volumes") or []:
+            if not isinstance(volume, dict):
+                continue
+            for source, field in (("dataVolume", "name"), ("persistentVolumeClaim", "claimName")):
+                ref = volume.get(source)
+                if isinstance(ref, dict) and ref.get(field):
+                    names.add(str(ref[field]))
+        return names
 
     # ---- data from the caches ---------------------------------------------------------
 
