@@ -53,10 +53,11 @@ def process(
 ) -> tuple[dict[str, Any], str]:
     """Process `template` with `values`: (the processed Template, "server" or "local").
 
-    The server is asked when it serves processedtemplates; when it does not, or cannot be
-    asked (403, unreachable), the local rules give the same result. A 422 (a parameter
-    problem) is the server's answer and raises ClusterError; local problems raise
-    TemplateError.
+    `namespace` is where the objects will go (processing there needs the right to create
+    in it, not in the template's namespace). The server is asked when it serves
+    processedtemplates; when it does not, or cannot be asked (403, a namespace it does not
+    know, unreachable), the local rules give the same result. A 422 (a parameter problem)
+    is the server's answer and raises ClusterError; local problems raise TemplateError.
     """
     body = info.with_values(template, values)
     if discovery.serves(connection, TEMPLATE_GV, PROCESSED):
@@ -382,9 +383,10 @@ class CreateFromTemplateScreen(Screen):
         from screens.lifecycle import _operations_for
 
         ops = _operations_for(self.app)
-        template_ns = self.about.namespace or namespace
+        # Processed where the VM goes, as `oc process -n` and the console do: users may read
+        # the shared templates (openshift) but create only in their own namespaces.
         try:
-            processed, by = process(self.app.connection, ops, template_ns, self.template, values)
+            processed, by = process(self.app.connection, ops, namespace, self.template, values)
         except ClusterError as err:
             self.app.call_from_thread(self._failed, err.causes, str(err))
             return

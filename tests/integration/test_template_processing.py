@@ -187,3 +187,27 @@ def test_vm_schema_asks_the_servers_openapi_first(conn: Connection) -> None:
     assert document is not None and document.get("openapi")
     _, source = vm_schema(conn)
     assert source == "kvtui's copy of the KubeVirt schema"
+
+
+def test_a_user_who_may_not_process_gets_the_local_result(kubeconfig: Path) -> None:
+    """The demo's viewer may read templates but not create processedtemplates (403), and a
+    namespace the server does not know is a 404: both fall back to the local rules."""
+    viewer = Connection.from_kubeconfig(str(kubeconfig), "kvtui-demo-viewer")
+    try:
+        values = info.initial_values(SEEDED[0], random.Random(4))
+        with pytest.raises(ClusterError) as refused:
+            Operations(viewer).process_template("vm-dev", info.with_values(SEEDED[0], values))
+        assert refused.value.status == 403
+        processed, by = process(viewer, Operations(viewer), "vm-dev", SEEDED[0], values)
+        assert by == "local"
+        assert (
+            processed["objects"] == process_template(info.with_values(SEEDED[0], values))["objects"]
+        )
+    finally:
+        viewer.close()
+    admin = Connection.from_kubeconfig(str(kubeconfig))
+    try:
+        processed, by = process(admin, Operations(admin), "no-such-ns", SEEDED[0], values)
+        assert by == "local"
+    finally:
+        admin.close()
