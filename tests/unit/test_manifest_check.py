@@ -354,3 +354,11 @@ def test_server_problems_are_placed_in_their_document() -> None:
     )
     (problem,) = check.server_problems(err, INSTANCETYPE_BUNDLE, 0)
     assert problem.line == 11  # the instancetype's memory.guest, not the VM's
+
+
+@given(st.text(alphabet="ab: -\n[]{}#'\"---", max_size=120))
+def test_parse_bundle_never_raises(text: str) -> None:
+    bundle, problem = check.parse_bundle(text)
+    assert (bundle is None) != (problem is None)
+    if problem is not None and problem.line is not None:
+        assert 1 <= problem.line <= text.count("\n") + 2
