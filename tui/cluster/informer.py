@@ -8,7 +8,8 @@ relists and reports only the differences. Connection failures put it in DISCONNE
 it retries with exponential backoff and jitter until the cluster answers again.
 
 Listeners receive batches: events that arrive within `coalesce` seconds (50 ms) of each
-other are delivered in one call, so a burst of 1,000 changes is a few calls, not 1,000.
+other are delivered in one call, so a burst of 1,000 changes is a few calls, not 1,000;
+a complete list is delivered at once (it is one batch already).
 Listeners run on the informer's dispatcher thread, never on the UI thread: a Textual
 screen posts a message from its listener and returns.
 
@@ -189,6 +190,9 @@ class Informer:
         self._paused = threading.Event()
         self._kick = threading.Event()  # interrupts backoff sleeps (stop, pause, resume)
         self._closing = False  # tells the dispatcher to flush and exit
+        # A complete list is in: deliver it now, there is nothing to wait for (coalescing
+        # is for watch events, which come one by one).
+        self._list_done = False
         self._stream: Any = None
         self._thread: threading.Thread | None = None
         self._dispatcher: threading.Thread | None = None
@@ -336,7 +340,8 @@ class Informer:
                 ):
                     self._wake.wait()
                 closing = self._closing
-            if not closing:
+                list_done, self._list_done = self._list_done, False
+            if not closing and not list_done:
                 # Let a burst accumulate into one batch.
                 time.sleep(self.coalesce)
             with self._wake:
@@ -492,6 +497,7 @@ class Informer:
                 self.state = InformerState.SYNCED
                 self._emit("STATE", None)
             self._emit("SYNCED", None)
+            self._list_done = True
 
     def _watch(self) -> bool:
         """One watch request; returns whether any event arrived. Raises _Expired (410),
