@@ -136,9 +136,10 @@ def _change(store: Any, namespace: str, name: str, cores: int, stamp: str) -> No
 def burst(demo: DemoCluster, seconds: float, existing: int, rate: int = 1000) -> str:
     """Change VMs at `rate` per second (rate/100 every 10 ms) for `seconds`.
 
-    The simulator is paused meanwhile: it would answer every change with a status write of
-    its own (doubling the events) and compete with the changes for the server's loop.
-    Replies with how many changes were made and the rate achieved.
+    The simulator is paused meanwhile (`resume` restarts it once the UI has seen every
+    change): it would answer every change with a status write of its own (doubling the
+    events) and compete with the changes for the server's loop. Replies with how many
+    changes were made and the rate achieved.
     """
     assert demo.simulator is not None and demo._loop is not None  # noqa: SLF001
     asyncio.run_coroutine_threadsafe(demo.simulator.stop(), demo._loop).result(10)  # noqa: SLF001
@@ -160,8 +161,13 @@ def burst(demo: DemoCluster, seconds: float, existing: int, rate: int = 1000) ->
         if delay > 0:
             time.sleep(delay)
     sent = time.monotonic()
-    asyncio.run_coroutine_threadsafe(demo.simulator.start(), demo._loop).result(10)  # noqa: SLF001
     return f"{count} {count / (sent - begin):.0f}"
+
+
+def resume(demo: DemoCluster) -> None:
+    """Restart the simulator after a burst (it reconciles every VM: a storm of its own)."""
+    assert demo.simulator is not None and demo._loop is not None  # noqa: SLF001
+    asyncio.run_coroutine_threadsafe(demo.simulator.start(), demo._loop).result(10)  # noqa: SLF001
 
 
 def serve(kubeconfig: Path) -> None:
@@ -179,6 +185,9 @@ def serve(kubeconfig: Path) -> None:
             print("ok", flush=True)
         elif words[0] == "burst":
             print(burst(demo, float(words[1]), int(words[2])), flush=True)
+        elif words[0] == "resume":
+            resume(demo)
+            print("ok", flush=True)
     demo.stop()
 
 
@@ -322,6 +331,7 @@ async def measure_app(server: Server, kubeconfig: Path, expected: int, burst: fl
         deadline = time.monotonic() + 60
         while len(lags) < count and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
+        await loop.run_in_executor(None, server.command, "resume")
         figures["burst_count"] = count
         figures["burst_seen"] = len(lags)
         figures["burst_rate"] = rate
