@@ -277,6 +277,8 @@ def _set_options(select: Select, options: list[tuple[str, str]], keep: Any) -> N
         select.set_options(options)
         if keep is not Select.NULL and keep in [v for _, v in options]:
             select.value = keep
+        # The same value again runs no watcher: redraw its (maybe relabelled) option.
+        select.mutate_reactive(Select.value)
 
 
 class DiskRow(Vertical):
@@ -746,9 +748,9 @@ class CreateVmScreen(Screen[None]):
                 _select(
                     "f-ci-mode",
                     [
+                        ("none", "none"),
                         ("user, password, SSH key", "user"),
                         ("raw user data", "raw"),
-                        ("none", "none"),
                     ],
                     ci_mode,
                     allow_blank=False,
@@ -1097,7 +1099,8 @@ class CreateVmScreen(Screen[None]):
         if match:
             rows = self._rows(DiskRow if match.group(1) == "disk" else NicRow)
             index = int(match.group(2))
-            return rows[index].query_one(".row-error", Static) if index < len(rows) else None
+            found = rows[index].query(".row-error") if index < len(rows) else None
+            return found.first(Static) if found else None  # None until the row is composed
         found = self._w(f"#err-{slot}")
         return found if isinstance(found, Static) else None
 
@@ -1263,18 +1266,18 @@ class CreateVmScreen(Screen[None]):
     # ---- adding and removing disks and NICs ----------------------------------------------------
 
     @on(Button.Pressed, "#add-disk")
-    def action_add_disk(self) -> None:
+    async def action_add_disk(self) -> None:
         used = {row.spec().name for row in self._rows(DiskRow)}
         n = 1
         while f"disk{n}" in used:
             n += 1
         row = DiskRow(DiskSpec(f"disk{n}", "blank", "10Gi"), self._sc_options())
-        self._w("#disks", Vertical).mount(row)
+        await self._w("#disks", Vertical).mount(row)
         self.touched.add(f"disk-{len(self._rows(DiskRow)) - 1}")
-        self.call_after_refresh(self._focus_row, row, ".disk-name")
+        self._row_added(row, ".disk-name")
 
     @on(Button.Pressed, "#add-nic")
-    def action_add_nic(self) -> None:
+    async def action_add_nic(self) -> None:
         used = {row.spec().name for row in self._rows(NicRow)}
         n = 1
         while f"nic{n}" in used:
@@ -1283,14 +1286,16 @@ class CreateVmScreen(Screen[None]):
         network = self.choices.networks[0][1] if pod_taken and self.choices.networks else "pod"
         binding = "masquerade" if network == "pod" else "bridge"
         row = NicRow(NicSpec(f"nic{n}", network, binding), self.choices.networks)
-        self._w("#nics", Vertical).mount(row)
-        self.call_after_refresh(self._focus_row, row, ".nic-name")
+        await self._w("#nics", Vertical).mount(row)
+        self._row_added(row, ".nic-name")
 
-    def _focus_row(self, row: Widget, selector: str) -> None:
-        if row.is_mounted:
-            self._record_baseline(row)
-            row.query_one(selector).focus()
-            row.scroll_visible()
+    def _row_added(self, row: Widget, selector: str) -> None:
+        """A new disk or NIC row is there: its fields start as they are, focus its name."""
+        self._record_baseline(row)
+        found = row.query(selector)
+        if found:
+            found.first().focus()
+        row.scroll_visible()
         self._dirty = True
         self.revalidate()
 
@@ -1430,11 +1435,13 @@ class CreateVmScreen(Screen[None]):
                 ids["cloud-init"] = "#f-ci-user"
             selector = ids.get(slot)
             target = self.query_one(selector) if selector else None
-        if target is not None and target.display:
-            target.focus()
-            target.scroll_visible()
         if widget is not None:
-            widget.scroll_visible()
+            widget.scroll_visible(animate=False)
+        if target is not None and target.display:
+            # The field last, so that it is on screen (its message is just below it).
+            target.focus(scroll_visible=False)
+            row = target.parent if isinstance(target.parent, Horizontal) else target
+            row.scroll_visible(animate=False)
 
     def _reviewed(self, result: Any, form: VmForm, vm: dict[str, Any]) -> None:
         from screens.create_review import Back, Created, EditYaml, finish_create
