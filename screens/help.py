@@ -50,10 +50,16 @@ def binding_groups(screen: Screen) -> list[tuple[str, list[tuple[str, str]]]]:
     """[(group title, [(keys, description), ...]), ...] for the bindings active on `screen`.
 
     Bindings to the same action are joined ("j, down"); app bindings come last as "Global".
+    A global key that the view or a widget already binds is left out (on the VM details, `1`
+    picks a tab: favourite namespace 1 does not apply there), unless the global binding has
+    priority and so wins. (A widget's key that the view binds too stays: the table's enter
+    "selects", which is the view's "Open".)
     """
     app = screen.app
     groups: dict[str, dict[str, tuple[list[str], str]]] = {}
+    taken: set[str] = set()  # keys bound by nodes nearer the focus
     for node, bindings in screen._modal_binding_chain:  # noqa: SLF001 - no public per-node chain
+        here: set[str] = set()
         if node is app:
             title = "Global"
         elif node is screen:
@@ -66,14 +72,18 @@ def binding_groups(screen: Screen) -> list[tuple[str, list[tuple[str, str]]]]:
                 continue
             if node is screen and binding.action in SCREEN_PLUMBING:
                 continue
+            if node is app and key in taken and not binding.priority:
+                continue
             state = app._check_action_state(binding.action, node)  # noqa: SLF001
             if state is False:
                 continue
+            here.add(key)
             description = binding.description or binding.action.replace("_", " ")
             label = key_label(key, binding.key_display)
             keys, _ = group.setdefault(binding.action, ([], description))
             if label not in keys:
                 keys.append(label)
+        taken |= here
     # The view's own keys first, then the focused widget's, then the global ones.
     rank = {"View": 0, "Global": 2}
     ordered = sorted(groups.items(), key=lambda item: rank.get(item[0], 1))

@@ -56,3 +56,42 @@ def test_help_80x24(snap_compare) -> None:
 def test_help_160x48(snap_compare) -> None:
     """Help on a large terminal: the groups sit side by side."""
     assert snap_compare(HelpApp(), terminal_size=(160, 48))
+
+
+class ShadowingView(Screen):
+    BINDINGS = [Binding("1", "tab(1)", "Overview"), Binding("2", "tab(2)", "YAML")]
+
+    def compose(self) -> ComposeResult:
+        yield Static("a view")
+
+    def action_tab(self, _n: int) -> None:
+        pass
+
+
+class ShadowingApp(App[None]):
+    BINDINGS = [
+        Binding("1", "favourite(1)", "Favourite namespace 1"),
+        Binding("2", "favourite(2)", "Favourite namespace 2", priority=True),
+        Binding("3", "favourite(3)", "Favourite namespace 3"),
+    ]
+
+    def on_mount(self) -> None:
+        self.push_screen(ShadowingView())
+
+    def action_favourite(self, _n: int) -> None:
+        pass
+
+
+async def test_help_leaves_out_keys_a_nearer_binding_takes() -> None:
+    """On the VM details `1` picks a tab; help must not also promise favourite namespace 1."""
+    from screens.help import binding_groups
+
+    app = ShadowingApp()
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        groups = dict(binding_groups(app.screen))
+        assert ("1", "Overview") in groups["View"]
+        global_keys = dict(groups["Global"])
+        assert "1" not in global_keys
+        assert global_keys["2"] == "Favourite namespace 2", "a priority binding still wins"
+        assert global_keys["3"] == "Favourite namespace 3"

@@ -230,6 +230,11 @@ async def test_help_lists_bindings_of_the_view(kubeconfig: Path, screen_text, wa
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, VmListScreen))
         await command(pilot, "ns")
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, ResourceListScreen) and app.screen.view.name == "ns",
+            what="the namespace view",
+        )
         await pilot.press("question_mark")
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
         assert "Open" in app.screen.text(), "the namespace view's enter is listed"
