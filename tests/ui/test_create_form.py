@@ -17,7 +17,7 @@ from test_lifecycle import NS, create_vm, make_app, unique
 from textual.widgets import Input, Select
 
 from screens.create_review import CreateReviewScreen
-from screens.create_vm import CreateVmScreen, form_screen_for_vm
+from screens.create_vm import CreateVmScreen, YamlPreviewScreen, form_screen_for_vm
 from tui.cluster import kinds as K
 from tui.cluster.connection import Connection
 from tui.kubevirt.builder import VmForm
@@ -325,3 +325,48 @@ async def test_instancetype_vm_is_created_and_runs(
     domain = vm["spec"]["template"]["spec"]["domain"]
     assert "memory" not in domain and "cpu" not in domain
     seeded_connection.request("DELETE", K.VMS.path(NS, name))
+
+
+def ssh_key(comment: str = "me@host") -> str:
+    import base64
+
+    blob = b"\x00\x00\x00\x0bssh-ed25519" + b"\x00\x00\x00\x20" + bytes(range(32))
+    return f"ssh-ed25519 {base64.b64encode(blob).decode()} {comment}"
+
+
+async def test_cloud_init_key_from_a_file_and_bad_mac(
+    connection: Connection, tmp_path: Path, wait_for: Any
+) -> None:
+    key_file = tmp_path / "id_ed25519.pub"
+    key_file.write_text(ssh_key() + "\n")
+    app = make_app(connection)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_form(pilot, app, wait_for)
+        await pilot.press(*unique("ci"))
+        await type_into(pilot, screen, "#f-boot-image", IMAGE)
+        await choose(pilot, screen, "#f-ci-mode", "user")
+        await type_into(pilot, screen, "#f-ci-user", "fedora")
+        await type_into(pilot, screen, "#f-ci-ssh", str(tmp_path / "missing.pub"))
+        await wait_for(pilot, lambda: "cannot read" in error_of(screen, "cloud-init"))
+        await type_into(pilot, screen, "#f-ci-ssh", str(key_file))
+        await wait_for(pilot, lambda: error_of(screen, "cloud-init") == "")
+        # A MAC that is not one, in the NIC's row.
+        mac = screen.query_one(".nic-mac", Input)
+        mac.focus()
+        await pilot.press(*"02:00:00:zz:00:01")
+        await wait_for(pilot, lambda: "is not a MAC address" in error_of(screen, "nic-0"))
+        mac.value = ""
+        await pilot.press(*"02:00:00:aa:00:01")
+        await wait_for(pilot, lambda: error_of(screen, "nic-0") == "")
+        form, problems = screen.current_form()
+        assert not problems
+        assert form.cloud_init is not None and form.cloud_init.ssh_keys == [ssh_key()]
+        await pilot.press("ctrl+y")
+        preview = await wait_for(
+            pilot, lambda: isinstance(app.screen, YamlPreviewScreen) and app.screen
+        )
+        assert "ssh_authorized_keys:" in preview.text
+        assert ssh_key() in preview.text
+        assert "macAddress: 02:00:00:aa:00:01" in preview.text
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is screen)
