@@ -80,6 +80,8 @@ def _progress(steps: list[Step]) -> Table:
     marks = {DONE: ("✓", "green"), FAILED: ("✗", "bold red"), "active": ("▸", "yellow")}
     table = _table("", "", "", "")
     table.show_header = False
+    label = table.columns[1]
+    label.no_wrap, label.overflow, label.max_width = True, "ellipsis", 34
     for step in steps:
         mark, style = marks.get(step.state, ("·", "dim"))
         bar: RenderableType = Text("")
