@@ -144,6 +144,7 @@ class NodeDetailsScreen(Screen):
         self.texts: dict[str, str] = {}
         self._last_error = ""
         self.errors: dict[str, str] = {}
+        self.cluster: Any = None  # a NodeCluster of its own (else the app's, in kvtui node)
 
     # ---- layout -----------------------------------------------------------------------
 
@@ -235,7 +236,7 @@ class NodeDetailsScreen(Screen):
         self.app.call_from_thread(self._show, results, xml)
 
     def _cluster_section(self, row: DomainRow) -> D.Section | None:
-        cluster = getattr(self.app, "cluster", None)
+        cluster = self.cluster if self.cluster is not None else getattr(self.app, "cluster", None)
         if cluster is None:
             return None
         section = D.Section(f"Cluster ({cluster.context})")
