@@ -7,7 +7,11 @@ node, virt-handler reaches both through `/proc/<launcher-pid>/root/run/...`.
 
 `Launcher` rebuilds that shape with real parts (root only):
 
-- `unshare --mount --propagation private --fork`, so nothing mounted inside leaks to the host;
+- `unshare --mount --propagation private --pid --mount-proc --fork`: nothing mounted inside
+  leaks to the host, and, as in a pod, the launcher has its own PID namespace whose PID 1 (a
+  shell running libvirtd) takes every process of the launcher with it when it dies, QEMU
+  included. `setpriv --pdeathsig` ties that to the thread that started the launcher, so a
+  test run that is killed leaves no daemon or guest behind;
 - inside: a private tmpfs on /run (`mount -n`: util-linux must not write /run/mount/utab into the
   host's /run before the tmpfs is there), /run/lock (libvirt's pty lock files), /run/libvirt,
   /run/kubevirt-private/<uid>;
@@ -97,7 +101,9 @@ if [ "$3" = 1 ]; then
   mount -n --bind "$D/group" /etc/group
 fi
 ln -s libvirt-sock /run/libvirt/virtqemud-sock
-exec libvirtd -f /etc/libvirt/libvirtd.conf -p /run/libvirt/libvirtd.pid
+# Not exec: this shell stays PID 1 of the namespace and reaps what QEMU's daemonizing
+# leaves to it (libvirtd as PID 1 would leave zombies that stall virDomainDestroy).
+libvirtd -f /etc/libvirt/libvirtd.conf -p /run/libvirt/libvirtd.pid
 """
 
 _HOST_MOUNTPOINTS = ("/etc/libvirt", "/var/lib/libvirt", "/var/log/libvirt", "/var/cache/libvirt")
@@ -167,6 +173,7 @@ def environment_problem() -> str | None:
         return "fake virt-launchers need root (mount namespaces, a root libvirtd)"
     for tool, package in (
         ("unshare", "util-linux"),
+        ("setpriv", "util-linux"),
         ("mount", "mount"),
         ("libvirtd", "libvirt-daemon"),
         ("qemu-system-x86_64", "qemu-system-x86"),
@@ -184,7 +191,16 @@ def environment_problem() -> str | None:
         return "libvirt-python is not installed (pip install -e '.[node]')"
     try:
         probe = subprocess.run(
-            ["unshare", "--mount", "--propagation", "private", "true"],
+            [
+                "unshare",
+                "--mount",
+                "--propagation",
+                "private",
+                "--pid",
+                "--fork",
+                "--mount-proc",
+                "true",
+            ],
             capture_output=True,
             timeout=10,
         )
@@ -192,7 +208,8 @@ def environment_problem() -> str | None:
         return f"unshare --mount failed: {exc}"
     if probe.returncode != 0:
         return (
-            "unshare --mount is not allowed here: " + probe.stderr.decode(errors="replace").strip()
+            "unshare --mount --pid is not allowed here: "
+            + probe.stderr.decode(errors="replace").strip()
         )
     return None
 
@@ -350,6 +367,8 @@ class Launcher:
     # -- life cycle ---------------------------------------------------------------------------
 
     def start(self, timeout: float = 30.0) -> Launcher:
+        """Start the launcher's libvirtd; it lives until `stop()`/`kill()`, or until the
+        *thread* that called this ends (PDEATHSIG): call it from a thread that outlives it."""
         d = self.dir
         for sub in ("etc", "lib", "log", "cache/qemu"):
             (d / sub).mkdir(parents=True, exist_ok=True)
@@ -373,12 +392,17 @@ class Launcher:
         try:
             self.unshare = subprocess.Popen(
                 [
+                    "setpriv",
+                    "--pdeathsig",
+                    "SIGKILL",
                     "unshare",
                     "--mount",
                     "--propagation",
                     "private",
+                    "--pid",
+                    "--mount-proc",
                     "--fork",
-                    "--kill-child=SIGTERM",
+                    "--kill-child=SIGKILL",
                     "--",
                     "sh",
                     "-c",
@@ -402,10 +426,10 @@ class Launcher:
                 raise LauncherError(f"launcher {self.vmi_uid} exited: {self.diagnostics()}")
             if not self.pid:
                 child = next(
-                    (
+                    (  # unshare -> sh (PID 1 inside) -> libvirtd
                         p
                         for p in _all_pids()
-                        if _ppid(p) == self.unshare.pid and _comm(p) == "libvirtd"
+                        if _comm(p) == "libvirtd" and _ppid(_ppid(p) or 0) == self.unshare.pid
                     ),
                     None,
                 )

@@ -360,7 +360,7 @@ async def test_kvtui_node_picks_up_a_launcher_started_while_it_runs_and_forgets_
             )
             await pilot.pause(0.5)
             assert _row(screen, late.domain_name) is None
-            await asyncio.to_thread(late.start)
+            late.start()  # here: a launcher lives as long as the thread that started it
             await asyncio.to_thread(late.define_guest, guest_image)
             row = await _until(
                 pilot, lambda: _row(screen, late.domain_name), 20, "the new launcher's domain"
