@@ -45,6 +45,7 @@ from textual.widgets import Static
 from tui.cli import key_name
 from tui.console.base import ConsoleState, ConsoleTransport, StateChange
 from tui.console.kubevirt import TAKEN_OVER, KubevirtConsole
+from tui.console.libvirt import HELD_BY_ANOTHER
 from widgets.terminal import Terminal
 
 if TYPE_CHECKING:
@@ -233,6 +234,16 @@ class ConsoleScreen(Screen[None]):
             if self._hint_timer is not None:
                 self._hint_timer.stop()
             self._hint_timer = self.set_timer(BLANK_HINT_AFTER, self._blank_hint)
+        elif change.state is ConsoleState.DISCONNECTED and change.reason == HELD_BY_ANOTHER:
+            # libvirt says so before we connect: nobody is cut off unless the user insists.
+            self._set_notice(
+                Text.assemble(
+                    ("Another viewer holds this console", "bold"),
+                    " (libvirt allows one at a time). ",
+                    f"{self.exit_label} r takes it over and cuts them off.",
+                ),
+                kind="takeover",
+            )
         elif change.state is ConsoleState.DISCONNECTED and change.reason == TAKEN_OVER:
             self._set_notice(
                 Text.assemble(
@@ -329,7 +340,7 @@ class ConsoleScreen(Screen[None]):
         if (
             change is not None
             and change.state is ConsoleState.DISCONNECTED
-            and change.reason == TAKEN_OVER
+            and change.reason in (TAKEN_OVER, HELD_BY_ANOTHER)
             and not self.confirm_takeover
         ):
             # We know someone else holds it: reconnecting cuts them off. Ask once.

@@ -184,3 +184,58 @@ def test_stopping_the_vm_destroys_its_domain(real_demo) -> None:
             return
         time.sleep(0.1)
     pytest.fail("the domain of the stopped VM still exists")
+
+
+async def test_a_libvirt_console_held_by_another_viewer_is_taken_only_when_confirmed(
+    real_demo, wait_for
+) -> None:
+    """libvirt knows when someone holds a console: the screen says so, and Ctrl+] r asks
+    before cutting them off (plain libvirt domain, pty console, no need to wait for a boot)."""
+    import time
+
+    from tui.console.libvirt import HELD_BY_ANOTHER, LibvirtStreamConsole
+    from tui.demo.libvirtd import domain_xml
+
+    pool = real_demo.real_guests
+    deadline = time.monotonic() + 60
+    while pool.daemon is None:  # started with the VM's real guest
+        assert time.monotonic() < deadline, "no daemon"
+        time.sleep(0.1)
+    daemon = pool.daemon
+    dom = daemon.connect().createXML(
+        domain_xml("plain-held", daemon.guest_copy(pool.guest), None), 0
+    )
+    holder_states: list[Any] = []
+    holder = LibvirtStreamConsole(daemon.uri, "plain-held")
+    holder.open(lambda data: None, holder_states.append)
+    app = kvtui_app(real_demo.kubeconfig_path)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: holder.state is ConsoleState.CONNECTED)
+            await wait_for(pilot, lambda: isinstance(app.screen, VmListScreen))
+            mine = LibvirtStreamConsole(daemon.uri, "plain-held")
+            screen = app.consoles.open("default", "plain-held", transport=mine)
+            await wait_for(pilot, lambda: HELD_BY_ANOTHER in header(app), what="held")
+            notice = str(screen.query_one("#console-notice").render())
+            assert "Another viewer holds this console" in notice
+            assert "libvirt stream" in header(app)
+
+            await pilot.press(EXIT, "r")
+            await pilot.pause(0.5)
+            notice = str(screen.query_one("#console-notice").render())
+            assert "press Ctrl+] r again" in notice
+            assert holder.state is ConsoleState.CONNECTED, "nobody cut off before confirming"
+
+            await pilot.press(EXIT, "r")
+            await wait_for(pilot, lambda: "connected since" in header(app), what="taken over")
+            await wait_for(pilot, lambda: holder.state is ConsoleState.DISCONNECTED)
+            assert holder_states[-1].reason == TAKEN_OVER
+            mine.close()
+            mine.join(5)
+    finally:
+        holder.close()
+        holder.join(5)
+        try:
+            dom.destroy()
+        except Exception:  # noqa: BLE001
+            pass
