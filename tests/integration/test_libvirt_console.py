@@ -297,3 +297,34 @@ def test_stream_console_survives_its_daemon_dying_and_says_so() -> None:
         console.close()
     finally:
         own.stop()
+
+
+def test_unix_socket_console_reaches_paths_longer_than_sun_path(tmp_path) -> None:
+    """/proc/<pid>/root/run/kubevirt-private/<uid>/virt-serial0 can pass the 107 bytes a unix
+    socket address holds: the console goes through a descriptor of the directory."""
+    import os
+    import socket
+
+    folder = tmp_path / ("d" * 60) / ("e" * 60)
+    folder.mkdir(parents=True)
+    path = folder / "virt-serial0"
+    assert len(os.fsencode(path)) > 107
+    dir_fd = os.open(folder, os.O_PATH | os.O_DIRECTORY)
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        server.bind(f"/proc/self/fd/{dir_fd}/virt-serial0")
+        server.listen(1)
+        console = Recorder(UnixSocketConsole(path, gone_check=0.2))
+        peer, _ = server.accept()
+        console.state(ConsoleState.CONNECTED)
+        peer.sendall(b"login: ")
+        console.expect(b"login: ")
+        console.transport.write(b"root\r")
+        assert peer.recv(100) == b"root\r"
+        peer.close()  # the guest's side ends while the socket file stays
+        change = console.state(ConsoleState.DISCONNECTED)
+        assert change.reason == f"the serial socket {path} closed the connection"
+        console.close()
+    finally:
+        server.close()
+        os.close(dir_fd)
