@@ -262,20 +262,33 @@ async def _type(pilot: Any, text: str) -> None:
     await pilot.press(*(names.get(ch, ch) for ch in text))
 
 
-def _row(screen: Any, name: str) -> Any:
-    return next((row for row in screen._rows.values() if row.name == name), None)
+def _row(screen: Any, launcher: Launcher, name: str = "") -> Any:
+    """The list's row of `launcher`'s domain `name` (default: its KubeVirt domain), or None.
+
+    By launcher pid too: another test run on the same machine may have the same names."""
+    name = name or launcher.domain_name
+    return next(
+        (
+            row
+            for row in screen._rows.values()
+            if row.name == name and row.launcher_pid == launcher.pid
+        ),
+        None,
+    )
 
 
-async def _select(pilot: Any, screen: Any, name: str) -> Any:
-    """Filter the list down to one domain (/ NAME enter), as a user would; its row."""
+async def _select(pilot: Any, screen: Any, launcher: Launcher, name: str = "") -> Any:
+    """Filter the list down to one domain (/ VM enter), as a user would; its row."""
+    wanted = _row(screen, launcher, name)
+    assert wanted is not None, f"{name or launcher.domain_name} is not listed"
     await pilot.press("slash")
-    await _type(pilot, name)
+    await _type(pilot, wanted.vm)
     await pilot.press("enter")
     return await _until(
         pilot,
-        lambda: (row := screen.selected()) is not None and name in (row.vm, row.name) and row,
+        lambda: (row := screen.selected()) is not None and row.key == wanted.key and row,
         10,
-        f"{name} under the cursor",
+        f"{wanted.name} under the cursor",
     )
 
 
@@ -329,11 +342,11 @@ async def test_kvtui_node_plain_libvirt_domain_console_through_a_libvirt_stream(
                 pilot, lambda: isinstance(app.screen, NodeListScreen) and app.screen, 10
             )
             row = await _until(
-                pilot, lambda: _row(screen, "plain-guest"), 30, "plain-guest in the list"
+                pilot, lambda: _row(screen, launcher, "plain-guest"), 30, "plain-guest in the list"
             )
             assert screen.table.cell(row.key, "NAMESPACE") == "-"
             assert screen.table.cell(row.key, "VM") == "plain-guest"
-            await _select(pilot, screen, "plain-guest")
+            await _select(pilot, screen, launcher, "plain-guest")
             await pilot.press("s")
             console = await _run_in_console(pilot, app, guest.prompt.decode())
             assert isinstance(console.transport, LibvirtStreamConsole)
@@ -359,19 +372,17 @@ async def test_kvtui_node_picks_up_a_launcher_started_while_it_runs_and_forgets_
                 pilot, lambda: isinstance(app.screen, NodeListScreen) and app.screen, 10
             )
             await pilot.pause(0.5)
-            assert _row(screen, late.domain_name) is None
+            assert _row(screen, late) is None
             late.start()  # here: a launcher lives as long as the thread that started it
             await asyncio.to_thread(late.define_guest, guest_image)
-            row = await _until(
-                pilot, lambda: _row(screen, late.domain_name), 20, "the new launcher's domain"
-            )
+            row = await _until(pilot, lambda: _row(screen, late), 20, "the new launcher's domain")
             assert screen.table.cell(row.key, "NAMESPACE") == "late"
             assert screen.table.cell(row.key, "VM") == "vm-gamma"
             assert screen.table.cell(row.key, "PID") == str(late.pid)
             await asyncio.to_thread(late.stop)
             await _until(
                 pilot,
-                lambda: (row := _row(screen, late.domain_name)) is None or row.stale,
+                lambda: (row := _row(screen, late)) is None or row.stale,
                 20,
                 "the stopped launcher's domain greyed",
             )
@@ -380,9 +391,7 @@ async def test_kvtui_node_picks_up_a_launcher_started_while_it_runs_and_forgets_
                 pilot, lambda: "launcher gone" in _screen_text(app), 10, "'launcher gone' shown"
             )
             await pilot.press("ctrl+x")
-            await _until(
-                pilot, lambda: _row(screen, late.domain_name) is None, 10, "the launcher forgotten"
-            )
+            await _until(pilot, lambda: _row(screen, late) is None, 10, "the launcher forgotten")
     finally:
         late.stop()
 
@@ -405,13 +414,13 @@ async def test_kvtui_node_lists_both_launchers_runs_a_command_in_a_console_and_s
             )
             await _until(
                 pilot,
-                lambda: all(_row(screen, x.domain_name) for x in launchers),
+                lambda: all(_row(screen, x) for x in launchers),
                 30,
                 "both launchers' domains in the list",
             )
             table = screen.table
             for launcher in launchers:
-                row = _row(screen, launcher.domain_name)
+                row = _row(screen, launcher)
                 assert table.cell(row.key, "NAMESPACE") == launcher.namespace
                 assert table.cell(row.key, "VM") == launcher.vm
                 assert table.cell(row.key, "PID") == str(launcher.pid)
@@ -425,7 +434,7 @@ async def test_kvtui_node_lists_both_launchers_runs_a_command_in_a_console_and_s
                 assert launcher.namespace in text and launcher.vm in text
 
             # The console of one VM: KubeVirt's serial socket inside the launcher's namespace.
-            await _select(pilot, screen, keep.vm)
+            await _select(pilot, screen, keep)
             await pilot.press("s")
             console = await _run_in_console(pilot, app, keep.guests[0].prompt.decode())
             assert isinstance(console.transport, UnixSocketConsole)
@@ -436,11 +445,11 @@ async def test_kvtui_node_lists_both_launchers_runs_a_command_in_a_console_and_s
             await _until(pilot, lambda: table.row_count >= 2, 10, "both rows shown")
 
             # The other launcher's pod goes away: libvirtd and QEMU killed.
-            victim_key = _row(screen, victim.domain_name).key
+            victim_key = _row(screen, victim).key
             victim.kill()
             await _until(
                 pilot,
-                lambda: (row := _row(screen, victim.domain_name)) is not None and row.stale,
+                lambda: (row := _row(screen, victim)) is not None and row.stale,
                 30,
                 f"{victim.domain_name} greyed out",
             )
@@ -458,17 +467,17 @@ async def test_kvtui_node_lists_both_launchers_runs_a_command_in_a_console_and_s
             )
             assert "(stale)" in _screen_text(app)
             # The survivor keeps updating.
-            kept = _row(screen, keep.domain_name)
+            kept = _row(screen, keep)
             assert not kept.stale
             samples = len(kept.cpu_history)
             await _until(
                 pilot,
-                lambda: len(_row(screen, keep.domain_name).cpu_history) > samples,
+                lambda: len(_row(screen, keep).cpu_history) > samples,
                 15,
                 "the surviving domain's stats refreshing",
             )
             # And the app still works: the console of the survivor, reopened, still answers.
-            await _select(pilot, screen, keep.vm)
+            await _select(pilot, screen, keep)
             await pilot.press("s")
             again = await _until(
                 pilot, lambda: isinstance(app.screen, ConsoleScreen) and app.screen, 10
@@ -483,7 +492,7 @@ async def test_kvtui_node_lists_both_launchers_runs_a_command_in_a_console_and_s
             await _until(pilot, lambda: app.screen is screen, 10, "back to the domain list")
             # The stale domain's console is refused with words, not a crash.
             await pilot.press("escape")
-            await _select(pilot, screen, victim.vm)
+            await _select(pilot, screen, victim)
             await pilot.press("s")
             await _until(
                 pilot,
