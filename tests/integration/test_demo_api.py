@@ -88,6 +88,26 @@ def test_namespaces_are_active_and_carry_their_name_label(fresh_api: client.ApiC
     assert core.read_namespace("default").status.phase == "Active"
 
 
+@pytest.mark.parametrize(
+    ("labels", "expected"),
+    [
+        ({"edited": True}, "cannot unmarshal bool into Go struct field ObjectMeta.metadata.labels"),
+        ({"n": 3}, "cannot unmarshal number into Go struct field ObjectMeta.metadata.labels"),
+        ("x", "unmarshal string into Go struct field ObjectMeta.metadata.labels of type map"),
+    ],
+)
+def test_label_values_must_be_strings(
+    co: client.CustomObjectsApi, labels: object, expected: str
+) -> None:
+    """YAML's `edited: yes` is a bool: the real server refuses it while decoding (400)."""
+    body = vm_manifest("bad-labels", namespace="default")
+    body["metadata"]["labels"] = labels
+    with pytest.raises(client.ApiException) as err:
+        co.create_namespaced_custom_object("kubevirt.io", "v1", "default", "virtualmachines", body)
+    assert err.value.status == 400
+    assert expected in status_of(err.value)["message"]
+
+
 def test_generate_name_and_name_validation(co: client.CustomObjectsApi) -> None:
     body = vm_manifest("x")
     body["metadata"] = {"generateName": "gen-"}

@@ -167,14 +167,14 @@ def test_someone_elses_change_is_not_overwritten(connection: Connection, tmp_pat
         body={"metadata": {"labels": {"edited": "by-someone-else"}}},
         content_type="application/merge-patch+json",
     )
-    editor = Editor(tmp_path, "label:mine=1", "keep")
+    editor = Editor(tmp_path, "label:mine=one", "keep")
     ops = Operations(connection)
     title, message, _ = external_edit(vm, editor.command, lambda o: ops.replace(K.VMS, o))
     assert title == "Edit not saved"
     assert "Conflict" in message or "modified" in message, message
     path = kept_file(message)
     try:
-        assert "mine: 1" in path.read_text()
+        assert "mine: one" in path.read_text()
     finally:
         path.unlink()
     assert labels(connection, name).get("edited") == "by-someone-else"

@@ -643,6 +643,27 @@ class ApiServer:
                 400,
                 f"the kind in the data ({body['kind']}) does not match the expected kind ({kind.kind})",
             )
+        meta = body.get("metadata")
+        if isinstance(meta, dict):
+            # Labels and annotations decode into map[string]string: YAML's `edited: yes` (a
+            # bool) or `replicas: 3` is refused before any validation, as the real server does.
+            for field in ("labels", "annotations"):
+                values = meta.get(field)
+                if values is None:
+                    continue
+                go_type = "map[string]string"
+                wrong = values if not isinstance(values, dict) else None
+                if wrong is None:
+                    go_type = "string"
+                    wrong = next((v for v in values.values() if not isinstance(v, str)), None)
+                    if wrong is None:
+                        continue
+                raise ApiError(
+                    400,
+                    f'{kind.kind} in version "{kind.version}" cannot be handled as a {kind.kind}: '
+                    f"json: cannot unmarshal {_json_type(wrong)} into Go struct field "
+                    f"ObjectMeta.metadata.{field} of type {go_type}",
+                )
 
     def _field_validation(self, caller: Caller, kind: Kind, body: dict, mode: str | None) -> None:
         """Strict / Warn / Ignore, as the real server decodes objects (default Warn)."""
@@ -877,3 +898,18 @@ class ApiServer:
         if self.process_template is None:
             raise ApiError(404, "the server could not find the requested resource")
         return _json(self.process_template(body), 201)
+
+
+def _json_type(value: Any) -> str:
+    """How Go's encoding/json names a JSON value's type in its unmarshal errors."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if value is None:
+        return "null"
+    return "object"
