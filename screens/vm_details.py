@@ -29,6 +29,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from screens.lifecycle import LifecycleMixin, Target
+from screens.on_node import ShowOnNodeMixin
 from screens.watching import InformerFactory, Watching
 from tui.cluster import kinds as K
 from tui.cluster.informer import Informer, InformerEvent, InformerState
@@ -95,7 +96,7 @@ def _progress(steps: list[Step]) -> Table:
     return table
 
 
-class VmDetailsScreen(LifecycleMixin, Watching, Screen):
+class VmDetailsScreen(ShowOnNodeMixin, LifecycleMixin, Watching, Screen):
     """Details of the VM `namespace/name`, kept live by namespace-scoped informers."""
 
     # Set by the create path: show the way to Running even once every step is done.
@@ -238,6 +239,10 @@ class VmDetailsScreen(LifecycleMixin, Watching, Screen):
     @property
     def vmi(self) -> dict[str, Any] | None:
         return self._get("vmis")
+
+    def on_node_vmi(self) -> dict[str, Any] | None:
+        """`o` (screens/on_node.py): this VM's VMI."""
+        return self.vmi
 
     def lifecycle_targets(self) -> list[Target]:
         vm = self.vm

@@ -26,6 +26,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from screens.lifecycle import LifecycleMixin, Target
+from screens.on_node import ShowOnNodeMixin
 from screens.watching import InformerFactory, Watching
 from tui.cluster.informer import Informer, InformerEvent, InformerState
 from tui.cluster.kinds import VMIS, VMS
@@ -133,7 +134,7 @@ def _object_key(obj: dict[str, Any] | None) -> ObjectKey:
     return (str(meta.get("namespace") or ""), str(meta.get("name") or ""))
 
 
-class VmListScreen(LifecycleMixin, Watching, Screen):
+class VmListScreen(ShowOnNodeMixin, LifecycleMixin, Watching, Screen):
     """All VMs of one namespace, or of all namespaces, with their live status."""
 
     CSS_PATH = "vm_list.tcss"
@@ -564,6 +565,11 @@ class VmListScreen(LifecycleMixin, Watching, Screen):
     def vm_names(self, namespace: str) -> list[str]:
         """The VM names this list's informer knows in `namespace` (the form checks them)."""
         return [name for ns, name in self._vms if ns == namespace]
+
+    def on_node_vmi(self) -> dict[str, Any] | None:
+        """`o` (screens/on_node.py) is about the VMI of the VM under the cursor."""
+        row = self._rows.get(self.query_one(ResourceTable).cursor_key or "")
+        return self._vmis.get((row.namespace, row.name)) if row is not None else None
 
     # ---- console (screens/console.py) ---------------------------------------------------
 
