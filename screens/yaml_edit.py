@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable
 from typing import Any
@@ -169,9 +170,16 @@ def _edit_external(screen: Any, vm: dict[str, Any], editor: str) -> None:
 
     app = screen.app
     ops = _operations_for(app)
+    name = str((vm.get("metadata") or {}).get("name") or "")
+
+    def save(obj: dict[str, Any]) -> None:
+        # The terminal is ours until the app resumes: say what the pause after the editor is.
+        print(f"kvtui: saving {name}…", file=sys.stderr, flush=True)
+        ops.replace(K.VMS, obj)
+
     try:
         with app.suspend():
-            outcome = external_edit(vm, editor, lambda obj: ops.replace(K.VMS, obj))
+            outcome = external_edit(vm, editor, save)
     except SuspendNotSupported:
         app.notify(
             f"This terminal cannot be handed over to {editor!r}: using the built-in editor.",

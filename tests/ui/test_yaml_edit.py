@@ -300,6 +300,7 @@ def test_real_terminal_hands_over_to_the_editor_and_comes_back(
         app.wait_for(lambda: b"Saved" in app.output, 30, "the Saved notification")
         assert labels(connection, name).get("from-pty") == "done"
         assert editor.seen[1].startswith("# kvtui: YAML error")
+        assert f"kvtui: saving {name}".encode() in app.output, "the pause after the editor"
         assert app.proc.poll() is None, "kvtui is still running"
         app.send(b"q")
         app.proc.wait(15)
