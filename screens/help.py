@@ -118,6 +118,9 @@ class HelpScreen(ModalScreen[None]):
         super().__init__()
         self.target = target
         self.groups = binding_groups(target)
+        # Keys the view leaves out now, and why (`help_notes()`, e.g. screens/on_node.py's `o`).
+        notes = getattr(target, "help_notes", None)
+        self.notes: list[str] = list(notes()) if callable(notes) else []
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box"):
@@ -139,6 +142,13 @@ class HelpScreen(ModalScreen[None]):
             for keys, description in entries:
                 table.add_row(Text(keys), Text(description))
             tables.append(table)
+        if self.notes:
+            table = Table.grid(padding=(0, 1))
+            table.add_column(no_wrap=False, max_width=60)
+            table.add_row(Text("Not offered here", style="bold underline"))
+            for note in self.notes:
+                table.add_row(Text(note, style="dim"))
+            tables.append(table)
         return Columns(tables, padding=(1, 3))
 
     def text(self) -> str:
@@ -147,6 +157,9 @@ class HelpScreen(ModalScreen[None]):
         for title, entries in self.groups:
             lines.append(title)
             lines += [f"  {keys}  {description}" for keys, description in entries]
+        if self.notes:
+            lines.append("Not offered here")
+            lines += [f"  {note}" for note in self.notes]
         return "\n".join(lines)
 
     def action_close(self) -> None:

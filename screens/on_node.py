@@ -76,6 +76,12 @@ class ShowOnNodeMixin(Screen):
         where = f"{last.launchers} launcher{'s' if last.launchers != 1 else ''}" if last else ""
         return f"its VMI's domain is not on this machine (looked in {where})"
 
+    def help_notes(self) -> list[str]:
+        """`?` help (screens/help.py): why `o` is missing, when it is."""
+        if self.local_domain() is not None:
+            return []
+        return [f"o  show the VM on this node: {self.why_not_on_node()}"]
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "show_on_node":
             return True if self.local_domain() is not None else False

@@ -130,6 +130,9 @@ async def test_on_node_opens_the_domain_and_only_for_the_vm_found_here(
             pilot, lambda: isinstance(app.screen, HelpScreen) and app.screen
         )
         assert "On node" not in help_screen.text()
+        assert "its VMI's domain is not on this machine (looked in 1 launcher)" in (
+            help_screen.text()
+        )
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, VmListScreen))
         await pilot.press("o")
@@ -142,7 +145,7 @@ async def test_on_node_opens_the_domain_and_only_for_the_vm_found_here(
         help_screen = await wait_for(
             pilot, lambda: isinstance(app.screen, HelpScreen) and app.screen
         )
-        assert "On node" in help_screen.text()
+        assert "On node" in help_screen.text() and "Not offered here" not in help_screen.text()
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, VmListScreen))
         await pilot.press("o")
