@@ -322,7 +322,8 @@ class SessionDaemon:
             return self._conn
 
     def guest_copy(self, guest: GuestImage) -> GuestImage:
-        """The guest's kernel and initramfs, copied where the daemon's uid can read them."""
+        """The guest's kernel and initramfs where the daemon's uid can read them (hard-linked
+        when possible, else copied)."""
         assert self.dir is not None
         key = (str(guest.kernel), str(guest.initrd))
         with self._lock:
@@ -332,10 +333,16 @@ class SessionDaemon:
             folder = self.dir / "guest"
             kernel = folder / f"vmlinuz-{len(self._guest_copies)}"
             initrd = folder / f"initrd-{len(self._guest_copies)}.cpio.gz"
-            shutil.copyfile(guest.kernel, kernel)
-            shutil.copyfile(guest.initrd, initrd)
-            for path in (kernel, initrd):
-                path.chmod(0o644)
+            for source, target in ((guest.kernel, kernel), (guest.initrd, initrd)):
+                try:
+                    # A hard link costs no space; the cache replaces files, never rewrites
+                    # them, so the linked bytes stay as they are.
+                    if os.stat(source).st_mode & 0o004 == 0:
+                        raise PermissionError("not world-readable")
+                    os.link(source, target)
+                except OSError:
+                    shutil.copyfile(source, target)
+                    target.chmod(0o644)
             copy = GuestImage(
                 kernel=kernel,
                 initrd=initrd,
