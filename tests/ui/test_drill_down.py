@@ -125,6 +125,7 @@ async def test_enter_on_an_instancetype_and_y_anywhere_show_yaml(
         await wait_for(pilot, lambda: "u1.small" in screen_text(app))
         assert "kind: VirtualMachineClusterInstancetype" in screen_text(app)
         await pilot.press("ctrl+y")
+        assert "kind: VirtualMachineClusterInstancetype" in app.clipboard  # OSC 52
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, ResourceListScreen), what="back")
 

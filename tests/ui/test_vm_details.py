@@ -59,6 +59,8 @@ async def test_details_overview_yaml_and_back(
             assert expected in text, expected
         await pilot.press("y")
         await wait_for(pilot, lambda: "apiVersion: kubevirt.io/v1" in screen_text(app))
+        await pilot.press("ctrl+y")  # copied through OSC 52
+        assert app.clipboard.startswith("apiVersion: kubevirt.io/v1") and name in app.clipboard
         await pilot.press("3")
         await wait_for(
             pilot, lambda: "rootdisk" in screen_text(app) and "virtio" in screen_text(app)
