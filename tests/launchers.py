@@ -49,6 +49,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 import uuid as uuidlib
@@ -86,7 +87,8 @@ namespaces = [ ]
 """
 
 # Runs inside the new mount namespace. $1 = launcher dir, $2 = VMI uid, $3 = 1 to bind-mount
-# the passwd/group copies.
+# the passwd/group copies, $4 = the uid of a non-root launcher's daemon (empty: root), $5 = its
+# state directory (XDG_CONFIG_HOME etc.).
 _NAMESPACE_SCRIPT = r"""
 set -e
 D="$1"; uid="$2"
@@ -103,7 +105,17 @@ fi
 ln -s libvirt-sock /run/libvirt/virtqemud-sock
 # Not exec: this shell stays PID 1 of the namespace and reaps what QEMU's daemonizing
 # leaves to it (libvirtd as PID 1 would leave zombies that stall virDomainDestroy).
-libvirtd -f /etc/libvirt/libvirtd.conf -p /run/libvirt/libvirtd.pid
+if [ -n "$4" ]; then
+  # KubeVirt's non-root launcher: a session daemon as uid $4 with XDG_RUNTIME_DIR=/var/run,
+  # so its socket is /var/run/libvirt/libvirt-sock all the same.
+  chown "$4:$4" /run/libvirt "/run/kubevirt-private/$uid"
+  S="$5"
+  HOME="$S/home" XDG_RUNTIME_DIR=/run XDG_CONFIG_HOME="$S/config" XDG_CACHE_HOME="$S/cache" \
+    setpriv --reuid="$4" --regid="$4" --clear-groups \
+    libvirtd -f "$S/config/libvirt/libvirtd.conf"
+else
+  libvirtd -f /etc/libvirt/libvirtd.conf -p /run/libvirt/libvirtd.pid
+fi
 """
 
 _HOST_MOUNTPOINTS = ("/etc/libvirt", "/var/lib/libvirt", "/var/log/libvirt", "/var/cache/libvirt")
@@ -279,10 +291,18 @@ def _free_id(taken: set[int], start: int = 64055) -> int:
     return n
 
 
-def _write_account_copies(directory: Path) -> None:
-    """/etc/passwd and /etc/group plus Debian's libvirt-qemu user and group, for the namespace."""
+def _write_account_copies(directory: Path, user: int | None = None) -> None:
+    """/etc/passwd and /etc/group plus Debian's libvirt-qemu user and group (and KubeVirt's
+    `qemu` for a non-root launcher's uid, when it has no name), for the namespace."""
     passwd = Path("/etc/passwd").read_text()
     group = Path("/etc/group").read_text()
+    if user is not None:
+        uids = {p.pw_uid for p in pwd.getpwall()}
+        gids = {g.gr_gid for g in grp.getgrall()}
+        if user not in gids:
+            group = group.rstrip("\n") + f"\nqemu:x:{user}:\n"
+        if user not in uids:
+            passwd = passwd.rstrip("\n") + f"\nqemu:x:{user}:{user}:qemu:/:/usr/sbin/nologin\n"
     gids = {g.gr_gid for g in grp.getgrall()}
     uids = {p.pw_uid for p in pwd.getpwall()}
     gid = _free_id(gids)
@@ -320,7 +340,9 @@ class Guest:
 
 @dataclass
 class Launcher:
-    """One fake virt-launcher: a root libvirtd in its own mount namespace."""
+    """One fake virt-launcher: a libvirtd in its own mount namespace, root's (`qemu:///system`)
+    or, with `user`, a session daemon of that uid as KubeVirt's non-root launchers run
+    (`qemu:///session`, uid 107, XDG_RUNTIME_DIR=/var/run)."""
 
     base: Path
     namespace: str = "default"
@@ -333,7 +355,12 @@ class Launcher:
     started_in: float = 0.0
     """Seconds from spawning unshare to a libvirtd answering on its socket."""
     guests: list[Guest] = field(default_factory=list)
+    user: int | None = None
+    """The daemon's (and QEMU's) uid for a non-root launcher; None: root."""
+    session_dir: Path | None = None
+    """A non-root daemon's state (outside pytest's 0700 temp root, owned by `user`)."""
     _conn: Any = None
+    _images: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
 
     @property
     def dir(self) -> Path:
@@ -350,7 +377,8 @@ class Launcher:
 
     @property
     def uri(self) -> str:
-        return f"qemu+unix:///system?socket={self.socket}"
+        mode = "system" if self.user is None else "session"
+        return f"qemu+unix:///{mode}?socket={self.socket}"
 
     def host_path(self, path: str) -> str:
         return host_path(self.pid, path)
@@ -381,9 +409,11 @@ class Launcher:
             caps_link.symlink_to(shared_caps)
         (d / "etc" / "libvirtd.conf").write_text(LIBVIRTD_CONF)
         (d / "etc" / "qemu.conf").write_text(QEMU_CONF)
-        accounts = _accounts_missing()
+        accounts = _accounts_missing() or self.user is not None
         if accounts:
-            _write_account_copies(d)
+            _write_account_copies(d, self.user)
+        if self.user is not None:
+            self._prepare_session()
         for mountpoint in _HOST_MOUNTPOINTS:
             # Empty mount points; the libvirt packages create them anyway.
             Path(mountpoint).mkdir(parents=True, exist_ok=True)
@@ -411,6 +441,8 @@ class Launcher:
                     str(d),
                     self.vmi_uid,
                     "1" if accounts else "0",
+                    "" if self.user is None else str(self.user),
+                    str(self.session_dir or ""),
                 ],
                 stdin=subprocess.DEVNULL,
                 stdout=out,
@@ -444,6 +476,42 @@ class Launcher:
         raise LauncherError(
             f"libvirtd of launcher {self.vmi_uid} did not answer within {timeout}s: {self.diagnostics()}"
         )
+
+    def _prepare_session(self) -> None:
+        """The session daemon's config and state, in a directory its uid can reach."""
+        assert self.user is not None
+        if self.session_dir is None or not self.session_dir.exists():
+            self.session_dir = Path(tempfile.mkdtemp(prefix="kvtui-launcher-"))
+            self._images = {}
+        s = self.session_dir
+        os.chmod(s, 0o755)
+        for sub in ("home", "config/libvirt", "cache", "guest"):
+            (s / sub).mkdir(parents=True, exist_ok=True)
+        (s / "config" / "libvirt" / "libvirtd.conf").write_text(
+            f'log_outputs = "3:file:{s}/libvirtd.log"\n'
+        )
+        (s / "config" / "libvirt" / "qemu.conf").write_text('stdio_handler = "file"\n')
+        for root, dirs, files in os.walk(s):
+            for name in [*dirs, *files]:
+                os.chown(os.path.join(root, name), self.user, self.user)
+        os.chown(s, self.user, self.user)
+
+    def _image_paths(self, image: GuestImage) -> tuple[str, str]:
+        """Kernel and initrd paths QEMU can read: copies of its own for a non-root launcher
+        (the image cache is usually under root's 0700 home)."""
+        if self.user is None:
+            return str(image.kernel), str(image.initrd)
+        key = (str(image.kernel), str(image.initrd))
+        if key not in self._images:
+            assert self.session_dir is not None
+            copies = []
+            for n, source in enumerate(key):
+                target = self.session_dir / "guest" / f"{n}-{Path(source).name}"
+                shutil.copyfile(source, target)
+                os.chown(target, self.user, self.user)
+                copies.append(str(target))
+            self._images[key] = (copies[0], copies[1])
+        return self._images[key]
 
     def _answers(self) -> bool:
         sock = host_path(self.pid, "/run/libvirt/libvirt-sock")
@@ -480,6 +548,8 @@ class Launcher:
         private = f"{PRIVATE_DIR}/{vmi_uid}"
         if vmi_uid != self.vmi_uid:
             Path(self.host_path(private)).mkdir(parents=True, exist_ok=True)
+            if self.user is not None:
+                os.chown(self.host_path(private), self.user, self.user)
         log = f"{private}/virt-serial0-log"
         if serial == "kubevirt":
             sock: str | None = f"{private}/virt-serial0"
@@ -487,14 +557,15 @@ class Launcher:
         else:
             sock = None
             serial_xml = SERIAL_PTY.format(log=escape(log))
+        kernel, initrd = self._image_paths(image)
         xml = DOMAIN_XML.format(
             name=escape(name),
             domain_uuid=uuidlib.uuid4(),
             vmi_uid=escape(vmi_uid),
             memory_mib=memory_mib,
             vcpus=vcpus,
-            kernel=escape(str(image.kernel)),
-            initrd=escape(str(image.initrd)),
+            kernel=escape(kernel),
+            initrd=escape(initrd),
             cmdline=escape(image.cmdline),
             serial=serial_xml,
         )
@@ -533,6 +604,8 @@ class Launcher:
                 return guest.banner_after
             time.sleep(0.05)
         qemu_log = self.dir / "log" / "qemu" / f"{guest.name}.log"
+        if self.session_dir is not None:
+            qemu_log = self.session_dir / "cache" / "libvirt" / "qemu" / "log" / f"{guest.name}.log"
         raise LauncherError(
             f"{guest.name}: no boot banner within {timeout}s; serial log so far:\n"
             + data[-2000:].decode(errors="replace")
@@ -610,6 +683,9 @@ class Launcher:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         self._reap(timeout)
+        if self.session_dir is not None:
+            shutil.rmtree(self.session_dir, ignore_errors=True)
+            self.session_dir = None
 
     def _reap(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -636,7 +712,10 @@ class Launcher:
 
     def diagnostics(self) -> str:
         parts = []
-        for f in (self.dir / "launcher.out", self.dir / "log" / "libvirtd.log"):
+        files = [self.dir / "launcher.out", self.dir / "log" / "libvirtd.log"]
+        if self.session_dir is not None:
+            files.append(self.session_dir / "libvirtd.log")
+        for f in files:
             if f.exists():
                 text = f.read_text(errors="replace").strip()
                 if text:

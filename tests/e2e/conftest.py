@@ -17,8 +17,10 @@ from launchers import Launcher, LauncherError, environment_problem
 if TYPE_CHECKING:
     from tui.demo.guest_image import GuestImage
 
-# (namespace, VM name) of each launcher's guest: the domains are `<namespace>_<vm>`.
-LAUNCHERS = (("default", "vm-alpha"), ("team-b", "vm-beta"))
+# (namespace, VM name, daemon uid) of each launcher: the domains are `<namespace>_<vm>`. The
+# first is a root launcher (qemu:///system), the second a non-root one as KubeVirt runs them
+# by default (uid 107, qemu:///session).
+LAUNCHERS = (("default", "vm-alpha", None), ("team-b", "vm-beta", 107))
 
 # Launcher start, define -> prompt and teardown seconds; printed at teardown when
 # KVTUI_E2E_FIGURES is set (with -s). benchmarks/node_launchers.py measures more.
@@ -63,8 +65,8 @@ def _launchers(guest_image: GuestImage, launcher_base: Path) -> Iterator[list[La
     base = launcher_base
     started: list[Launcher] = []
     try:
-        for namespace, vm in LAUNCHERS:
-            launcher = Launcher(base, namespace=namespace, vm=vm)
+        for namespace, vm, user in LAUNCHERS:
+            launcher = Launcher(base, namespace=namespace, vm=vm, user=user)
             started.append(launcher)
             launcher.start()
             FIGURES[f"launcher start {vm} (s)"] = launcher.started_in

@@ -117,7 +117,11 @@ def test_discovery_finds_both_launchers_through_proc(launchers: list[Launcher]) 
         assert launcher.pid in found, f"libvirtd {launcher.pid} not discovered: {found}"
         seen = found[launcher.pid]
         assert seen.comm == "libvirtd"
-        assert seen.uid == 0
+        # root launcher: ///system; non-root (uid 107, KubeVirt's default): ///session
+        assert seen.uid == (launcher.user or 0)
+        assert seen.uri.startswith(
+            "qemu+unix:///system?" if launcher.user is None else "qemu+unix:///session?"
+        )
         assert not seen.host
         assert seen.mount_ns == launcher.mount_ns
         assert seen.socket.startswith(f"/proc/{launcher.pid}/root/run/libvirt/")
