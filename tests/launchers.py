@@ -22,7 +22,10 @@ node, virt-handler reaches both through `/proc/<launcher-pid>/root/run/...`.
   them even though qemu.conf says root), copies of /etc/passwd and /etc/group with those
   entries are bind-mounted inside the namespace only: the host's /etc is never written;
 - `virtqemud-sock -> libvirt-sock` (bookworm ships only the monolithic libvirtd), then
-  `exec libvirtd` in the foreground.
+  libvirtd in the foreground: root's (`qemu:///system`), or with `Launcher(user=107)` a
+  session daemon of that uid with XDG_RUNTIME_DIR=/var/run, as KubeVirt's non-root
+  launchers run (`qemu:///session`; its state in a temporary directory that uid can reach,
+  QEMU reading its own copy of the guest image).
 
 `Launcher.define_guest()` defines and starts a domain named `<namespace>_<vm>` with KubeVirt's
 metadata and serial layout (`serial type='unix'` bound at the private path, with a log file, and
