@@ -121,11 +121,16 @@ class VmDetailsScreen(ShowOnNodeMixin, LifecycleMixin, Watching, Screen):
         name: str,
         *,
         informer_factory: InformerFactory = Informer,
+        vm: dict[str, Any] | None = None,
+        vmi: dict[str, Any] | None = None,
     ) -> None:
+        """`vm`, `vmi`: what the opener already holds (the VM list's row), drawn at once
+        instead of "loading…" until this screen's own informers have listed."""
         super().__init__()
         self.api_client = api_client
         self.namespace = namespace
         self.vm_name = name
+        self._initial = {"vms": vm, "vmis": vmi}
         self._init_watching(informer_factory)
         self._redraw_pending = False
         self._yaml_text = ""
@@ -234,11 +239,17 @@ class VmDetailsScreen(ShowOnNodeMixin, LifecycleMixin, Watching, Screen):
 
     @property
     def vm(self) -> dict[str, Any] | None:
-        return self._get("vms")
+        return self._get_or_initial("vms")
 
     @property
     def vmi(self) -> dict[str, Any] | None:
-        return self._get("vmis")
+        return self._get_or_initial("vmis")
+
+    def _get_or_initial(self, key: str) -> dict[str, Any] | None:
+        found = self._get(key)
+        if found is None and self._states.get(key) != InformerState.SYNCED:
+            return self._initial.get(key)  # until our own list says otherwise
+        return found
 
     def on_node_vmi(self) -> dict[str, Any] | None:
         """`o` (screens/on_node.py): this VM's VMI."""

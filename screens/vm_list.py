@@ -552,7 +552,16 @@ class VmListScreen(ShowOnNodeMixin, LifecycleMixin, Watching, Screen):
 
         row = self._rows.get(getattr(message, "key", None) or "")
         if row is not None:
-            self.app.push_screen(VmDetailsScreen(self.api_client, row.namespace, row.name))
+            key = (row.namespace, row.name)
+            self.app.push_screen(
+                VmDetailsScreen(
+                    self.api_client,
+                    row.namespace,
+                    row.name,
+                    vm=self._vms.get(key),
+                    vmi=self._vmis.get(key),
+                )
+            )
 
     # ---- creating (screens/create_vm.py) ----------------------------------------------------
 

@@ -109,3 +109,38 @@ async def test_recording_is_what_the_screen_shows(screen_text: Any, wait_for: An
         text = screen_text(app)
         assert "vm-prod/db-01" in text
         assert "PostgreSQL 16 primary" in text
+
+
+class SilentInformer(StaticInformer):
+    """An informer whose list has not come back yet."""
+
+    def start(self) -> None:
+        pass
+
+    def items(self) -> list[dict[str, Any]]:
+        return []
+
+    def get(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return None
+
+
+async def test_opened_from_the_list_it_draws_the_list_s_vm_at_once(
+    screen_text: Any, wait_for: Any
+) -> None:
+    """No "loading…" while the screen's own informers list: the VM list's objects are drawn."""
+    vm = RECORDED["virtualmachines"][0]
+    vmi = RECORDED["virtualmachineinstances"][0]
+
+    class OpenedApp(App[None]):
+        def on_mount(self) -> None:
+            self.push_screen(
+                VmDetailsScreen(
+                    object(), "vm-prod", "db-01", informer_factory=SilentInformer, vm=vm, vmi=vmi
+                )
+            )
+
+    app = OpenedApp()
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for(pilot, lambda: "Status: Paused" in screen_text(app), what="the overview")
+        assert "loading" not in screen_text(app)
+        assert "node-03" in screen_text(app), "the VMI's node, from the list's VMI"
