@@ -5,7 +5,9 @@ is found here (tui/node/links.py: launcher discovery plus the VMI uid in the dom
 KubeVirt metadata) gets the `o` key on the VM list and the VM details. It opens the node
 view's domain details (screens/node_details.py: XML, stats, block, interfaces, job, agent,
 monitor, console) inside the running app, over a node model of that one launcher's daemon
-and a VMI informer for the cluster section; both stop when the screen is left.
+and a VMI informer for the cluster section; both stop when the screen is left. Those
+screens load only when `o` is pressed (screens/on_node_details.py): the cluster app's
+start does not pay for them.
 
 The key is offered only for such VMs: anywhere else it is hidden, and `?` help says why
 (the reason from tui/node/links.py, or "not found on this machine").
@@ -73,7 +75,13 @@ class ShowOnNodeMixin(Screen):
         if self.on_node_vmi() is None:
             return "this VM has no VMI (it is not running)"
         last = links.last
-        where = f"{last.launchers} launcher{'s' if last.launchers != 1 else ''}" if last else ""
+        if last is None:
+            return "still looking for virt-launcher daemons on this machine"
+        where = f"{last.launchers} launcher{'s' if last.launchers != 1 else ''}"
+        if last.errors:
+            where += f"; {len(last.errors)} could not be asked: {last.errors[0]}"
+        if last.denied:
+            where += f"; {last.denied} process roots could not be read"
         return f"its VMI's domain is not on this machine (looked in {where})"
 
     def help_notes(self) -> list[str]:
