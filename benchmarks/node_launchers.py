@@ -2,7 +2,8 @@
 
     sudo .venv/bin/python benchmarks/node_launchers.py [--launchers 2]
 
-Starts `--launchers` fake launchers (a root libvirtd each in its own mount namespace), boots
+Starts `--launchers` fake launchers (a libvirtd each in its own mount namespace, every second
+one non-root like KubeVirt's), boots
 one tiny TCG guest in KubeVirt's serial layout in each (all at once, as the e2e fixture does),
 and prints:
 
@@ -54,11 +55,19 @@ def main() -> int:
     quiet_errors()
     print(f"load average before: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)")
     base = Path(tempfile.mkdtemp(prefix="kvtui-launchers-"))
-    launchers = [Launcher(base, namespace=f"ns-{i}", vm=f"vm-{i}") for i in range(args.launchers)]
+    # As the e2e fixture: every second launcher non-root (uid 107, a session daemon).
+    launchers = [
+        Launcher(base, namespace=f"ns-{i}", vm=f"vm-{i}", user=107 if i % 2 else None)
+        for i in range(args.launchers)
+    ]
     try:
         for launcher in launchers:
             launcher.start()
-            print(f"launcher {launcher.vm}: start {launcher.started_in:.3f} s (pid {launcher.pid})")
+            kind = "root" if launcher.user is None else f"uid {launcher.user}"
+            print(
+                f"launcher {launcher.vm} ({kind}): start {launcher.started_in:.3f} s "
+                f"(pid {launcher.pid})"
+            )
         for launcher in launchers:
             guest = launcher.define_guest(image)
             print(
