@@ -121,6 +121,19 @@ def test_not_root_on_the_real_proc_does_not_scan(needs_libvirt: None, tmp_path: 
     assert links.reason and not links.scanned and calls == []
 
 
+def test_without_libvirt_python_nothing_is_scanned(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "libvirt", None)  # `import libvirt` fails, as uninstalled
+    links = NodeLinks(tmp_path, euid=0)
+    assert "libvirt-python is not installed" in links.reason
+    stop = links.subscribe(lambda: None)
+    stop()
+    assert links._thread is None and not links.scanned
+
+
 def test_links_scan_when_listened_to_and_a_hint_brings_the_next_scan_forward(
     daemon: SessionDaemon, tmp_path: Path
 ) -> None:
