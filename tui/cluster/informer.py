@@ -532,9 +532,13 @@ class Informer:
         try:
             buffer = b""
             for chunk in _chunks(response):
-                buffer += chunk
-                while b"\n" in buffer:
-                    line, buffer = buffer.split(b"\n", 1)
+                if b"\n" not in chunk:
+                    buffer += chunk
+                    continue
+                # Split a chunk once (a burst brings dozens of events in one read), not
+                # once per event: that copied the rest of the chunk for every line.
+                *lines, buffer = (buffer + chunk).split(b"\n")
+                for line in lines:
                     if line.strip():
                         delivered = self._handle(line) or delivered
             if buffer.strip():
