@@ -28,9 +28,9 @@ with each 422 cause and the field it names. It dismisses with
   (None if there was none), so a form can put the causes next to its fields;
 - `EditYaml(manifest)` on `e`: the user wants the manifest in a YAML editor.
 
-Keys: ctrl+s (or enter) create, esc back, e edit as YAML, r dry run again, t start after
-create (when the VM does not start by itself), c show/hide the commands, ctrl+y copy the
-`kubectl create` command.
+Keys: ctrl+s create (enter does not: a habit must not create a VM), esc back, e edit as
+YAML, r dry run again, t start after create (when the VM does not start by itself), c
+show/hide the commands, ctrl+y copy the `kubectl create` command.
 
 Objects that belong together: `extra` objects (DataVolumes made separately, a template's
 other objects) are created first, in order, then the VM. If any of them fails, what this
@@ -255,7 +255,6 @@ class CreateReviewScreen(Screen[Created | Back | EditYaml]):
     CSS_PATH = "create_review.tcss"
     BINDINGS = [
         Binding("ctrl+s", "create", "Create", priority=True),
-        Binding("enter", "create", "Create", show=False),
         Binding("escape", "back", "Back"),
         Binding("e", "edit_yaml", "Edit YAML"),
         Binding("r", "dry_run", "Dry run again"),

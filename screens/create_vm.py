@@ -1002,9 +1002,8 @@ class CreateVmScreen(Screen[None]):
         if kind in BOOT_ROWS["size"]:
             boot.size = self._value("#f-boot-size").strip() or None
             boot.storage_class = self._value("#f-boot-sc") or None
-        if kind in BOOT_ROWS["bus"] or kind not in FORM_BOOT_KINDS:
-            if kind in BOOT_ROWS["bus"]:
-                boot.bus = self._value("#f-boot-bus") or "virtio"
+        if kind in BOOT_ROWS["bus"]:
+            boot.bus = self._value("#f-boot-bus") or "virtio"
         if boot.kind != base.boot.kind and base.boot.kind == "pxe":
             boot.boot_order = 1
         ci_mode = self._value("#f-ci-mode")
