@@ -400,10 +400,56 @@ async def test_kvtui_node_picks_up_a_launcher_started_while_it_runs_and_forgets_
         late.stop()
 
 
+async def test_kvtui_node_details_of_a_live_qemu_domain(launchers: list[Launcher]) -> None:
+    """enter on a domain: what the test driver cannot show, from a real QEMU: the live XML with
+    KubeVirt's serial socket, and the read-only monitor queries behind m."""
+    from screens.node_details import NodeDetailsScreen
+    from screens.node_list import NodeListScreen
+    from tui.app import node_app
+
+    launcher = launchers[0]
+    app = node_app([], discover=True, interval=1.0)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _until(
+            pilot, lambda: isinstance(app.screen, NodeListScreen) and app.screen, 10
+        )
+        await _until(pilot, lambda: _row(screen, launcher), 30, "the domain listed")
+        await _select(pilot, screen, launcher)
+        await pilot.press("enter")
+        details = await _until(
+            pilot, lambda: isinstance(app.screen, NodeDetailsScreen) and app.screen, 10
+        )
+        await _until(
+            pilot,
+            lambda: (
+                f"/var/run/kubevirt-private/{launcher.vmi_uid}/virt-serial0"
+                in details.tab_text["xml"]
+            ),
+            20,
+            "the live XML with the serial socket",
+        )
+        assert launcher.vmi_uid in details.tab_text["overview"]
+        await pilot.press("m")
+        await _until(
+            pilot,
+            lambda: (
+                '"running"' in details.tab_text["monitor"]
+                and "charserial0" in details.tab_text["monitor"]
+            ),
+            20,
+            "query-status and info chardev from QEMU's monitor",
+        )
+        await pilot.press("escape")
+        await _until(pilot, lambda: app.screen is screen, 10, "back to the domain list")
+
+
 async def test_kvtui_node_lists_both_launchers_runs_a_command_in_a_console_and_survives_a_killed_launcher(
     launchers: list[Launcher],
 ) -> None:
+    from textual.widgets import Log
+
     from screens.console import ConsoleScreen
+    from screens.node_details import SerialLogScreen
     from screens.node_list import NodeListScreen
     from tui.app import node_app
     from tui.console.libvirt import UnixSocketConsole
@@ -444,6 +490,25 @@ async def test_kvtui_node_lists_both_launchers_runs_a_command_in_a_console_and_s
             assert isinstance(console.transport, UnixSocketConsole)
             assert console.transport.path == keep.serial_socket()
             await pilot.press(EXIT, "q")
+            await _until(pilot, lambda: app.screen is screen, 10, "back to the domain list")
+
+            # l: KubeVirt's serial log, read through /proc/<pid>/root: the boot and the command.
+            await pilot.press("l")
+            log_screen = await _until(
+                pilot, lambda: isinstance(app.screen, SerialLogScreen) and app.screen, 10
+            )
+            assert log_screen.path == keep.serial_log()
+            banner = keep.guests[0].banner.decode()
+            await _until(
+                pilot,
+                lambda: (
+                    banner in "\n".join(log_screen.query_one(Log).lines)
+                    and "hello-42" in "\n".join(log_screen.query_one(Log).lines)
+                ),
+                10,
+                "the boot banner and hello-42 in the serial log",
+            )
+            await pilot.press("escape")
             await _until(pilot, lambda: app.screen is screen, 10, "back to the domain list")
             await pilot.press("escape")  # the filter off: both rows again
             await _until(pilot, lambda: table.row_count >= 2, 10, "both rows shown")
