@@ -443,6 +443,72 @@ async def test_kvtui_node_details_of_a_live_qemu_domain(launchers: list[Launcher
         await _until(pilot, lambda: app.screen is screen, 10, "back to the domain list")
 
 
+async def test_kvtui_node_suspends_and_resumes_a_live_domain_after_confirmation(
+    launchers: list[Launcher],
+) -> None:
+    """z / Z on a KubeVirt domain: a confirmation with KubeVirt's warning, then libvirt does it;
+    and a pause/resume made behind kvtui's back reaches the row as the daemon's lifecycle
+    event (through the /proc socket, on libvirt's event loop)."""
+    import libvirt
+
+    from screens.dialogs import ConfirmDialog
+    from screens.node_list import NodeListScreen
+    from tui.app import node_app
+
+    launcher = launchers[0]
+    dom = launcher.connection().lookupByName(launcher.domain_name)
+    # Stats once a minute: changes made behind kvtui's back can only arrive as events.
+    app = node_app([], discover=True, interval=60.0)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await _until(
+                pilot, lambda: isinstance(app.screen, NodeListScreen) and app.screen, 10
+            )
+            await _until(pilot, lambda: _row(screen, launcher), 30, "the domain listed")
+            row = await _select(pilot, screen, launcher)
+            await pilot.press("z")
+            await _until(pilot, lambda: isinstance(app.screen, ConfirmDialog), 10, "the question")
+            assert "KubeVirt owns these domains" in _screen_text(app)
+            assert dom.state()[0] == libvirt.VIR_DOMAIN_RUNNING, "nothing before the answer"
+            await pilot.press("y")
+            await _until(
+                pilot,
+                lambda: screen.table.cell(row.key, "STATE").startswith("paused"),
+                15,
+                "the row paused",
+            )
+            assert dom.state()[0] == libvirt.VIR_DOMAIN_PAUSED
+            await pilot.press("Z")
+            await _until(pilot, lambda: isinstance(app.screen, ConfirmDialog), 10, "the question")
+            await pilot.press("y")
+            await _until(
+                pilot,
+                lambda: screen.table.cell(row.key, "STATE").startswith("running"),
+                15,
+                "the row running again",
+            )
+            assert dom.state()[0] == libvirt.VIR_DOMAIN_RUNNING
+
+            # Someone else (virsh, KubeVirt) pauses it: the lifecycle event shows it.
+            dom.suspend()
+            await _until(
+                pilot,
+                lambda: screen.table.cell(row.key, "STATE").startswith("paused"),
+                10,
+                "the row paused by the daemon's event",
+            )
+            dom.resume()
+            await _until(
+                pilot,
+                lambda: screen.table.cell(row.key, "STATE").startswith("running"),
+                10,
+                "the row running again by the daemon's event",
+            )
+    finally:
+        if dom.state()[0] == libvirt.VIR_DOMAIN_PAUSED:
+            dom.resume()
+
+
 async def test_kvtui_node_lists_both_launchers_runs_a_command_in_a_console_and_survives_a_killed_launcher(
     launchers: list[Launcher],
 ) -> None:
