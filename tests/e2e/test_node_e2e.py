@@ -4,8 +4,11 @@ tests/launchers.py and conftest.py).
 
 First the launchers themselves through plain libvirt-python and direct socket reads, then
 kvtui's discovery, model and console transports against them, then the app in Pilot: both
-domains listed by discovery, a console running a command in the guest, a launcher killed
-under it, a launcher appearing and going away, a plain pty domain's console.
+domains listed by discovery, a console running a command in the guest, the serial log, a
+launcher killed under it, a launcher appearing and going away, a plain pty domain's console,
+the details of a live domain (XML, QEMU monitor), a confirmed suspend/resume and lifecycle
+events from changes made behind kvtui's back. The first launcher is root's, the second
+non-root (uid 107, `qemu:///session`) as KubeVirt runs them by default.
 
 The tests share the module's two launchers; one that kills a launcher gets it back rebooted
 for the next test that asks (`launchers` fixture), so order only costs time, not results."""
