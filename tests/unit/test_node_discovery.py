@@ -270,3 +270,39 @@ def test_qemu_start_times_by_guest_name_in_one_namespace(proc: Path) -> None:
     assert set(qemu_start_times(proc)) == {"prod_web-01", "odd,name", "elsewhere"}
     (proc / "stat").unlink()
     assert qemu_start_times(proc) == {}  # no boot time: nothing to say
+
+
+def test_refused_as_root_only_counts_processes_that_could_be_launchers() -> None:
+    """Root refused by a container or LSM: a daemon it cannot look into is worth a note, the
+    sandbox's own init (PID 1 here is such a process) is not."""
+    import json
+
+    script = SCRIPT.replace(
+        "found = discover(",
+        "os.geteuid = lambda: 0  # the scan believes it runs as root\nfound = discover(",
+    )
+    base = Path(tempfile.mkdtemp(prefix="kvtui-proc-"))
+    try:
+        base.chmod(0o755)
+        proc = base / "proc"
+        (proc / "self" / "ns").mkdir(parents=True)
+        init_root = make_process(proc, 1, comm="process_api")
+        daemon_root = make_process(proc, 30, comm="virtqemud")
+        make_socket(daemon_root / "run" / "libvirt" / "virtqemud-sock")
+        for path in [base, *base.rglob("*")]:
+            if not path.is_symlink():
+                path.chmod(path.stat().st_mode | 0o055)
+        init_root.chmod(0o700)
+        daemon_root.chmod(0o700)
+        out = subprocess.run(
+            [sys.executable, "-c", script.format(root=str(ROOT), proc=str(proc))],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd="/",
+        )
+        result = json.loads(out.stdout)
+    finally:
+        shutil.rmtree(base)
+    assert result["denied"] == [30]
+    assert "even as root" in result["notes"][0]

@@ -195,6 +195,10 @@ def discover(proc_root: str | os.PathLike[str] = "/proc") -> Discovery:
         if mount_ns and mount_ns in seen_ns and comm not in DAEMONS:
             continue  # same namespace, same view: the first process already looked
         found = _find_socket(pid_dir, result, pid)
+        if found is None and result.as_root and pid in result.denied and not _may_hold(comm):
+            # Root is refused only by a container or security module, and then for processes
+            # like the sandbox's own init: noise, unless it could be a launcher's daemon.
+            result.denied.remove(pid)
         if mount_ns:
             seen_ns.setdefault(mount_ns, found[0] if found else None)
         if found is None:
@@ -218,6 +222,11 @@ def discover(proc_root: str | os.PathLike[str] = "/proc") -> Discovery:
         )
     result.launchers = sorted(by_inode.values(), key=lambda launcher: launcher.pid)
     return result
+
+
+def _may_hold(comm: str) -> bool:
+    """Could this process be (part of) a virt-launcher with a libvirt socket to find?"""
+    return comm in DAEMONS or comm.startswith(("virt-launcher", "virtlogd", "qemu"))
 
 
 def _find_socket(
