@@ -56,12 +56,16 @@ async def open_form(
 
 
 async def type_into(pilot: Any, screen: CreateVmScreen, selector: str, text: str) -> None:
-    """Focus a field and type, as a user does (select all first: replace what is there)."""
+    """Focus a field and type into it (what was there replaced). A long text is pasted but
+    for its last character, which is a real key press: the form reacts to keys as typed."""
     widget = screen.query_one(selector, Input)
     widget.focus()
     await pilot.pause()
-    widget.value = ""
-    await pilot.press(*text) if text else None
+    widget.value = text[:-1] if len(text) > 8 else ""
+    widget.cursor_position = len(widget.value)
+    typed = text[-1:] if len(text) > 8 else text
+    if typed:
+        await pilot.press(*typed)
     await pilot.pause()
 
 
