@@ -383,3 +383,33 @@ async def test_cloud_init_key_from_a_file_and_bad_mac(
         assert "macAddress: 02:00:00:aa:00:01" in preview.text
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen is screen)
+
+
+async def test_raw_user_data_from_a_file(
+    connection: Connection, tmp_path: Path, wait_for: Any
+) -> None:
+    from textual.widgets import TextArea
+
+    script = tmp_path / "user-data"
+    script.write_text("packages:\n  - nginx\n")  # no #cloud-config header: refused
+    app = make_app(connection)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_form(pilot, app, wait_for)
+        await choose(pilot, screen, "#f-ci-mode", "raw")
+        await type_into(pilot, screen, "#f-ci-file", str(tmp_path / "nope"))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "cannot read" in error_of(screen, "cloud-init"))
+        await type_into(pilot, screen, "#f-ci-file", str(script))
+        await pilot.press("enter")
+        area = screen.query_one("#f-ci-raw", TextArea)
+        await wait_for(pilot, lambda: "nginx" in area.text, what="the file in the editor")
+        await wait_for(
+            pilot, lambda: "must start with #cloud-config" in error_of(screen, "cloud-init")
+        )
+        area.focus()
+        area.move_cursor((0, 0))
+        await pilot.press(*"#cloud-config", "enter")
+        await wait_for(pilot, lambda: error_of(screen, "cloud-init") == "")
+        form, _ = screen.current_form()
+        assert form.cloud_init is not None
+        assert form.cloud_init.raw_user_data == "#cloud-config\npackages:\n  - nginx\n"
