@@ -302,19 +302,37 @@ async def test_datavolume_import_vm_shows_progress_then_runs(
     assert dv["status"]["progress"] == "100.0%"
 
 
-@pytest.fixture
-def seeded_connection(demo: Any, tmp_path: Path) -> Iterator[Connection]:
-    """The shared, seeded demo (instancetypes, preferences, golden images)."""
-    conn = Connection.from_kubeconfig(str(demo.write_kubeconfig(tmp_path / "config")))
-    yield conn
-    conn.close()
+def add_sizes(connection: Connection) -> None:
+    """Cluster instancetypes and a preference, shaped as common-instancetypes ships them."""
+    for name, cpus, memory in (("u1.small", 1, "2Gi"), ("u1.medium", 1, "4Gi")):
+        connection.request(
+            "POST",
+            K.CLUSTER_INSTANCETYPES.path(),
+            body={
+                "apiVersion": K.CLUSTER_INSTANCETYPES.api_version,
+                "kind": "VirtualMachineClusterInstancetype",
+                "metadata": {"name": name},
+                "spec": {"cpu": {"guest": cpus}, "memory": {"guest": memory}},
+            },
+        )
+    connection.request(
+        "POST",
+        K.CLUSTER_PREFERENCES.path(),
+        body={
+            "apiVersion": K.CLUSTER_PREFERENCES.api_version,
+            "kind": "VirtualMachineClusterPreference",
+            "metadata": {"name": "fedora"},
+            "spec": {"devices": {"preferredDiskBus": "virtio"}},
+        },
+    )
 
 
 async def test_instancetype_vm_is_created_and_runs(
-    seeded_connection: Connection, screen_text: Any, wait_for: Any
+    connection: Connection, screen_text: Any, wait_for: Any
 ) -> None:
     name = unique("itype")
-    app = make_app(seeded_connection)
+    add_sizes(connection)
+    app = make_app(connection)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_form(pilot, app, wait_for)
         await pilot.press(*name)
@@ -329,7 +347,7 @@ async def test_instancetype_vm_is_created_and_runs(
         await type_into(pilot, screen, "#f-boot-image", IMAGE)
         details = await review_and_create(pilot, app, wait_for)
         await wait_for(pilot, lambda: vm_status(details) == "Running", timeout=30, what="Running")
-    vm = seeded_connection.request("GET", K.VMS.path(NS, name)).json()
+    vm = connection.request("GET", K.VMS.path(NS, name)).json()
     assert vm["spec"]["instancetype"] == {
         "kind": "VirtualMachineClusterInstancetype",
         "name": "u1.small",
@@ -337,7 +355,6 @@ async def test_instancetype_vm_is_created_and_runs(
     assert vm["spec"]["preference"]["name"] == "fedora"
     domain = vm["spec"]["template"]["spec"]["domain"]
     assert "memory" not in domain and "cpu" not in domain
-    seeded_connection.request("DELETE", K.VMS.path(NS, name))
 
 
 def ssh_key(comment: str = "me@host") -> str:
