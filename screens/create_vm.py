@@ -1314,11 +1314,11 @@ class CreateVmScreen(Screen[None]):
 
     @on(Button.Pressed, "#btn-review")
     def _review_pressed(self) -> None:
-        self.action_review()
+        self._review_typed()
 
     @on(Button.Pressed, "#btn-yaml")
     def _yaml_pressed(self) -> None:
-        self.action_preview()
+        self._preview_typed()
 
     @on(Button.Pressed, "#btn-cancel")
     def _cancel_pressed(self) -> None:
@@ -1339,6 +1339,20 @@ class CreateVmScreen(Screen[None]):
         self.app.pop_screen()
 
     def action_preview(self) -> None:
+        """ctrl+y: once the keys typed before it are in their fields (see `_after_typed`)."""
+        self._after_typed(self._preview_typed)
+
+    def _after_typed(self, callback: Callable[[], None]) -> None:
+        # ctrl+s / ctrl+y are priority bindings: they run as soon as the app reads them,
+        # while keys typed just before (a paste, a fast typist, a busy machine) still wait
+        # in the focused field's queue. Queue behind them, so the form is read as typed.
+        from screens.create_yaml import after_typed_keys
+
+        after_typed_keys(self, callback)
+
+    def _preview_typed(self) -> None:
+        if not self.is_attached or self.app.screen is not self:
+            return
         form, _ = self.current_form()
         errors = self.revalidate()
         vm = build_vm(form)
@@ -1356,7 +1370,7 @@ class CreateVmScreen(Screen[None]):
             form, _ = self.current_form()
             self.edit_as_yaml(build_vm(form))
         elif choice == "review":
-            self.action_review()
+            self._review_typed()
 
     def edit_as_yaml(self, vm: dict[str, Any]) -> None:
         """Take `vm` into the YAML editor for hand edits; it goes on to the review itself."""
@@ -1373,6 +1387,12 @@ class CreateVmScreen(Screen[None]):
         )
 
     def action_review(self) -> None:
+        """ctrl+s: check everything, then the review step (after the keys typed before)."""
+        self._after_typed(self._review_typed)
+
+    def _review_typed(self) -> None:
+        if not self.is_attached or self.app.screen is not self:
+            return
         self.submitted = True
         errors = self.revalidate()
         if errors:

@@ -430,3 +430,25 @@ async def test_raw_user_data_from_a_file(
         form, _ = screen.current_form()
         assert form.cloud_init is not None
         assert form.cloud_init.raw_user_data == "#cloud-config\npackages:\n  - nginx\n"
+
+
+async def test_keys_typed_just_before_ctrl_s_count(connection: Connection, wait_for: Any) -> None:
+    """A burst (a paste, tmux, a busy machine): ctrl+s reads the form as typed, including
+    the keys that were still on their way to the field."""
+    from textual import events
+
+    name = unique("burst")
+    app = make_app(connection)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_form(pilot, app, wait_for)
+        await type_into(pilot, screen, "#f-boot-image", IMAGE)
+        screen.query_one("#f-name", Input).focus()
+        await pilot.pause()
+        # Queued all at once, as a terminal delivers a burst: the name's last key, ctrl+s.
+        await type_into(pilot, screen, "#f-name", name[:-1])
+        for key, char in ((name[-1], name[-1]), ("ctrl+s", None)):
+            app.post_message(events.Key(key, char))
+        review = await wait_for(
+            pilot, lambda: isinstance(app.screen, CreateReviewScreen) and app.screen
+        )
+        assert review.manifest["metadata"]["name"] == name
