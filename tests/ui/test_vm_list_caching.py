@@ -161,3 +161,22 @@ async def test_filters_stay_right_as_rows_change_and_go(scripted: None, wait_for
         assert "vm-1" not in names()
         await typed("")
         assert table.row_count == 19  # 20, less vm-5 and vm-1, plus vm-x
+
+
+async def test_a_complete_list_is_frozen_and_thawed_when_the_screen_goes(
+    scripted: None, wait_for
+) -> None:
+    import gc
+
+    gc.unfreeze()
+    app = ScreenApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert gc.get_freeze_count() == 0
+        informer_for("virtualmachines").send(ev("ADDED", vm("a")), ev("SYNCED"))
+        table = table_of(app)
+        await wait_for(pilot, lambda: table.row_count == 1)
+        # The list is in: what is alive now is out of the full collections' way.
+        assert gc.get_freeze_count() > 0
+    # The screen went: everything is back in the collector's sight.
+    assert gc.get_freeze_count() == 0
