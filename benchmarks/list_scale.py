@@ -311,6 +311,7 @@ async def measure_app(server: Server, kubeconfig: Path, expected: int, burst: fl
         # Each change carries its creation time; the lag of a change is from then until
         # the first frame after the screen applied it to the table (the frame that draws
         # its row, when that row is on screen).
+        burst_begin = time.monotonic()
         applied: list[float] = []
         seen: set[tuple[str, str]] = set()
         lags: list[float] = []
@@ -322,7 +323,8 @@ async def measure_app(server: Server, kubeconfig: Path, expected: int, burst: fl
             for key in keys:
                 vm = screen._vms.get(key) or {}  # noqa: SLF001
                 stamp = ((vm.get("metadata") or {}).get("annotations") or {}).get(STAMP)
-                if stamp and (key[1], stamp) not in seen:
+                # Only this burst's changes (a VM may still carry an earlier run's stamp).
+                if stamp and float(stamp) >= burst_begin and (key[1], stamp) not in seen:
                     seen.add((key[1], stamp))
                     applied.append(float(stamp))
             return result
