@@ -96,7 +96,11 @@ class ResourceListScreen(Watching, Screen):
 
     def on_mount(self) -> None:
         table = self.query_one(ResourceTable)
-        table.set_columns(self.columns, sort_by=listing.sort_columns(self.view.name, self.columns))
+        table.set_columns(
+            self.columns,
+            sort_by=listing.sort_columns(self.view.name, self.columns),
+            hide_order=listing.hide_columns(self.view.name, self.columns),
+        )
         table.focus()
         self._update_title()
         self._update_banner()

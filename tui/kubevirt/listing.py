@@ -109,6 +109,17 @@ def columns(view: str, kinds: list[Kind], all_namespaces: bool) -> list[str]:
     return names
 
 
+def hide_columns(view: str, column_names: list[str]) -> tuple[str, ...]:
+    """Columns a narrow terminal drops first, most expendable first.
+
+    Events: their generated names (`vm.17c3a…`) say nothing kubectl's own event listing
+    shows, and at 80 columns they left no room for the reason and message.
+    """
+    if view == "ev":
+        return tuple(c for c in ("NAME", "NAMESPACE") if c in column_names)
+    return ()
+
+
 def sort_columns(view: str, column_names: list[str]) -> tuple[str, ...]:
     """Default ordering: by namespace and name (events: by name too; they sort by time badly)."""
     if "NAMESPACE" in column_names:
