@@ -293,6 +293,23 @@ class ResourceTable(ScrollView, can_focus=True):
         self._order: list[str] = []  # what is shown: _sorted_all through the filter
         self._order_dirty = False
         self._passing_stale = False  # _passing to be derived from the next order
+        # _passing is set(_order), built only when something needs it (an upsert, a
+        # remove): a filter keystroke then never builds a 10,000-key set.
+        self._passing_lazy = False
+        # (key, search text) per row in _sorted_all's order, kept while no row's text and
+        # no row's place changes (_data_gen counts those changes): the filter walks this
+        # list, not the row dict (~5x faster at 10,000 rows, whose objects are scattered
+        # among the manifests). _hits are the pairs the last pure substring filter kept,
+        # (needle, invert) it was: a keystroke that only narrows that filter (one more
+        # character; one less under `!`) tests those rows alone.
+        self._data_gen = 0
+        self._pairs: list[tuple[str, str]] | None = None
+        self._hits: list[tuple[str, str]] = []
+        self._hits_gen = -1
+        self._hits_needle: tuple[str, bool] | None = None
+        # A row's content changed while the order was dirty (its line was not redrawn
+        # then), or the header changed: the next order redraws every line.
+        self._repaint_all = False
         self._style_cache: dict[str, Style] = {}
         self._rebuild_scheduled = False
         self._cursor = 0
@@ -376,8 +393,10 @@ class ResourceTable(ScrollView, can_focus=True):
                 map(or_, map(ne, old.cells, new_cells), map(ne, old.styles, new_styles))
             )
         text = search_text(new_cells)
+        if old is None or old.text != text:
+            self._touch()
         passes = self._passes(key, new_cells, text)
-        passing = self._passing
+        passing = self._passing_keys()
         old_passes = old is not None and (passing is None or key in passing)
         if passing is not None:
             if passes:
@@ -397,6 +416,8 @@ class ResourceTable(ScrollView, can_focus=True):
             self._mark_order_dirty()
         elif passes and not self._order_dirty:
             self._refresh_key(key)
+        if self._order_dirty:
+            self._repaint_all = True  # its line is drawn with the new order
 
     def update_cell(self, key: str, column: str, value: str) -> None:
         """Change one cell of row `key` (its style stays): `upsert` with the other cells."""
@@ -425,8 +446,10 @@ class ResourceTable(ScrollView, can_focus=True):
                 del counts[width]
                 self._invalidate_widths()
         self._marked.discard(key)
-        if self._passing is not None:
-            self._passing.discard(key)
+        passing = self._passing_keys()
+        if passing is not None:
+            passing.discard(key)
+        self._touch()
         self._moved.setdefault(key, old.sort_key)
         self._drawn.pop(key, None)
         self._mark_order_dirty()
@@ -437,8 +460,10 @@ class ResourceTable(ScrollView, can_focus=True):
         self._width_counts = [Counter() for _ in self._columns]
         self._widths = None
         self._marked.clear()
+        self._passing_lazy = False
         if self._passing is not None:
             self._passing = set()
+        self._touch()
         self._sorted_all = []
         self._sorted_sk = []
         self._moved.clear()
@@ -539,6 +564,7 @@ class ResourceTable(ScrollView, can_focus=True):
         else:
             test = predicate
             self._filter_keys = {k for k, r in rows.items() if test(k, r.cells, r.text)}
+        self._passing_lazy = False
         if self._contains is None and pattern is None and predicate is None:
             self._passing = None
         else:
@@ -567,6 +593,8 @@ class ResourceTable(ScrollView, can_focus=True):
         for row in self._rows.values():
             row.sort_key = self._row_sort_key(row.cells)
         self._resort = True
+        self._touch()
+        self._repaint_all = True
         self._layout_gen += 1  # the header shows the sort column
         self._mark_order_dirty(now=True)
 
@@ -607,27 +635,61 @@ class ResourceTable(ScrollView, can_focus=True):
         self._ensure_order()
         self._ensure_layout()
 
-    def _filtered(self, keys: list[str]) -> list[str]:
-        """`keys` (in order) that pass the filter: comprehensions, no call per row."""
-        rows, needle, pattern, invert = self._rows, self._contains, self._pattern, self._invert
+    def _touch(self) -> None:
+        """A row's search text or place changed: the cached pairs and hits are stale."""
+        self._data_gen += 1
+        self._pairs = None
+
+    def _passing_keys(self) -> set[str] | None:
+        """The keys the filter keeps (None: all), built from the order when it is lazy."""
+        if self._passing_lazy:
+            self._passing_lazy = False
+            self._passing = set(self._order)
+        return self._passing
+
+    def _sorted_pairs(self) -> list[tuple[str, str]]:
+        pairs = self._pairs
+        if pairs is None:
+            rows = self._rows
+            pairs = self._pairs = [(k, rows[k].text) for k in self._sorted_all]
+        return pairs
+
+    def _filter_hits(self) -> list[tuple[str, str]]:
+        """The (key, text) pairs, in ascending order, that pass the filter: comprehensions,
+        no call per row; over the last hits alone when the filter only narrowed."""
+        needle, pattern, invert = self._contains, self._pattern, self._invert
         allowed = self._filter_keys
+        pure = needle is not None and pattern is None and allowed is None
+        base: list[tuple[str, str]] | None = None
+        if pure and self._hits_needle is not None and self._hits_gen == self._data_gen:
+            assert needle is not None
+            old, old_invert = self._hits_needle
+            # "web" keeps a subset of what "we" kept; "!web" a subset of what "!webs" kept.
+            if old_invert == invert and ((needle in old) if invert else (old in needle)):
+                base = self._hits
+        pairs = base if base is not None else self._sorted_pairs()
         if allowed is not None:
-            keys = [k for k in keys if k in allowed]
+            pairs = [p for p in pairs if p[0] in allowed]
         if pattern is not None:
             search = pattern.search
             if invert:
-                return [k for k in keys if search(rows[k].text) is None]
-            return [k for k in keys if search(rows[k].text) is not None]
-        if needle is not None:
+                pairs = [p for p in pairs if search(p[1]) is None]
+            else:
+                pairs = [p for p in pairs if search(p[1]) is not None]
+        elif needle is not None:
             if invert:
-                return [k for k in keys if needle not in rows[k].text]
-            return [k for k in keys if needle in rows[k].text]
-        return list(keys)
+                pairs = [p for p in pairs if needle not in p[1]]
+            else:
+                pairs = [p for p in pairs if needle in p[1]]
+        self._hits, self._hits_gen = pairs, self._data_gen
+        self._hits_needle = (needle, invert) if pure and needle is not None else None
+        return pairs
 
     def _update_sorted(self) -> None:
         """Bring _sorted_all up to date: move the rows in _moved, or sort everything."""
         rows, moved = self._rows, self._moved
         self._moved = {}
+        self._touch()
         if not self._sort_columns:
             self._resort = False
             self._sorted_all = list(rows)  # insertion order
@@ -663,21 +725,21 @@ class ResourceTable(ScrollView, can_focus=True):
         if not self._order_dirty:
             return
         self._order_dirty = False
+        passing = self._passing_keys()  # from the order still in place, if lazy
         if self._resort or self._moved:
             self._update_sorted()
-        passing = self._passing
         if self._passing_stale:
             self._passing_stale = False
-            order = self._filtered(self._sorted_all)
-            self._passing = set(order)
+            order = [pair[0] for pair in self._filter_hits()]
+            self._passing_lazy = True  # set(order), when something needs it
         elif passing is None:
             order = list(self._sorted_all)
         else:
             order = [key for key in self._sorted_all if key in passing]
         if self._sort_reverse:
             order.reverse()
+        old_order, old_cursor = self._order, self._cursor
         self._order = order
-        self._drawn.clear()  # every line is drawn again (refresh below)
         # Keep the cursor on the same resource, not on the same line number.
         before = self._cursor_key
         position = self._index_of(before) if before is not None else None
@@ -686,17 +748,45 @@ class ResourceTable(ScrollView, can_focus=True):
         else:
             self._cursor = max(0, min(self._cursor, len(order) - 1))
         self._cursor_key = order[self._cursor] if order else None
-        self._update_virtual_size()
-        self.refresh()
+        # Redraw the lines only when what they show changed: a filter keystroke that
+        # keeps the rows on screen (typing a prefix every name shares) redraws nothing
+        # but the scrollbar; Textual restyles every line of a full refresh (~5 ms).
+        repaint = (
+            self._repaint_all
+            or self._cursor != old_cursor
+            or self._cursor_key != before
+            or not self._same_window(old_order, order)
+        )
+        self._repaint_all = False
+        if repaint:
+            self._drawn.clear()  # every line is drawn again (refresh below)
+        self._update_virtual_size(repaint=repaint)
+        if repaint:
+            self.refresh()
         if self._cursor_key != before:
             self.post_message(self.Highlighted(self, self._cursor_key))
         self._scroll_cursor_into_view()
 
     # ---- cursor and marks -----------------------------------------------------------
 
+    def _same_window(self, old: list[str], new: list[str]) -> bool:
+        """Whether the rows on screen are the same in both orders (same lines)."""
+        if not self.is_mounted:
+            return False
+        top = round(self.scroll_y)
+        end = top + self._data_height
+        return old[top:end] == new[top:end]
+
     def _index_of(self, key: str) -> int | None:
         """Where row `key` is among the shown rows (a C-speed scan), None if not shown."""
-        if key not in self._rows or (self._passing is not None and key not in self._passing):
+        row = self._rows.get(key)
+        if row is None:
+            return None
+        if self._passing_lazy:
+            # No set to ask: the row's own test says whether the scan can find it.
+            if not self._passes(key, row.cells, row.text):
+                return None
+        elif self._passing is not None and key not in self._passing:
             return None
         try:
             return self._order.index(key)
@@ -854,7 +944,10 @@ class ResourceTable(ScrollView, can_focus=True):
     def _refresh_key(self, key: str) -> None:
         # Only a row on screen needs drawing again: render_line notes where each row was
         # drawn, which needs no key -> position map rebuilt on every reorder.
-        if not self.is_mounted or self._order_dirty:
+        if not self.is_mounted:
+            return
+        if self._order_dirty:
+            self._repaint_all = True  # drawn with the new order
             return
         line = self._drawn.get(key)
         if line is not None:
@@ -899,7 +992,7 @@ class ResourceTable(ScrollView, can_focus=True):
         shown = self._shown_columns
         return GUTTER + sum(widths[i] for i in shown) + GAP * max(0, len(shown) - 1)
 
-    def _update_virtual_size(self) -> None:
+    def _update_virtual_size(self, repaint: bool = True) -> None:
         if not self.is_mounted:
             return
         self._ensure_layout()
@@ -911,7 +1004,8 @@ class ResourceTable(ScrollView, can_focus=True):
             # asks for the layout that this then needs.
             self.set_reactive(ScrollView.virtual_size, size)
             self._scroll_update(size)
-            self.refresh()
+            if repaint:
+                self.refresh()
 
     def render_line(self, y: int) -> Strip:
         """Line `y` of the widget: the header on top, then the rows from the scroll offset."""
