@@ -37,16 +37,14 @@ import json
 import logging
 import os
 import ssl
-import threading
 import time
-from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from tui.console.base import ConsoleState, ConsoleTransport, StateChange
+from tui.console.base import ConsoleState
+from tui.console.threaded import AsyncioConsole
 
 if TYPE_CHECKING:
     from tui.cluster.connection import Connection
@@ -120,7 +118,7 @@ def _countdown(seconds: float) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
-class KubevirtConsole(ConsoleTransport):
+class KubevirtConsole(AsyncioConsole):
     """The serial console of one VMI over the KubeVirt websocket (see the module docstring).
 
     `wait_timeout`: how long to wait for the VM to be Running (virtctl's default, 5 min).
@@ -150,9 +148,7 @@ class KubevirtConsole(ConsoleTransport):
         self.namespace = namespace
         self.vm = vm
         self.wait_timeout = wait_timeout
-        self.retry_interval = retry_interval
         self.heartbeat = heartbeat
-        self.backoff = backoff
         self.connect_timeout = connect_timeout
         # A guest that powers itself off ends the stream a moment before its VMI leaves
         # Running: look again for this long before calling a drop a takeover.
@@ -161,175 +157,49 @@ class KubevirtConsole(ConsoleTransport):
         # The kubeconfig's proxy-url, as the client's own requests use it.
         configuration = getattr(connection.api_client, "configuration", None)
         self._proxy: str | None = getattr(configuration, "proxy", None) or None
-        self.log_path = Path(log) if log is not None else None
-        self._log_fd: int | None = None
-        if self.log_path is not None:
-            # Opened now so a bad path fails where the caller can report it. 0600: a
-            # console transcript can hold anything the guest printed.
-            self._log_fd = os.open(
-                self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600
-            )
-        self._on_data: Callable[[bytes], None] | None = None
-        self._on_state: Callable[[StateChange], None] | None = None
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._main_task: asyncio.Task[None] | None = None
-        self._kick: asyncio.Event | None = None
+        super().__init__(log, retry_interval=retry_interval, backoff=backoff)
         self._outbox: asyncio.Queue[bytes] | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._http: aiohttp.ClientSession | None = None
-        self._closing = False
-        self._lock = threading.Lock()
-        self.state = ConsoleState.CONNECTING
-        self.last_change: StateChange | None = None
         self.give_up_at: float | None = None
         """While WAITING: the `time.monotonic()` at which waiting ends."""
-        self.bytes_received = 0
-        self.connections = 0
-        """How many times a websocket was established (tests, diagnostics)."""
 
     def __repr__(self) -> str:
         return f"KubevirtConsole({self.namespace}/{self.vm}, {self.state.value})"
 
-    # ---- the ConsoleTransport interface ----------------------------------------------
+    # ---- the ConsoleTransport interface (the rest is AsyncioConsole's) --------------------
 
-    def open(
-        self, on_data: Callable[[bytes], None], on_state: Callable[[StateChange], None]
-    ) -> None:
-        """Start connecting on a daemon thread; returns at once."""
-        with self._lock:
-            if self._thread is not None:
-                raise RuntimeError("KubevirtConsole.open() called twice")
-            self._on_data, self._on_state = on_data, on_state
-            self._thread = threading.Thread(
-                target=self._thread_main,
-                name=f"console {self.namespace}/{self.vm}",
-                daemon=True,
-            )
-            self._thread.start()
+    def _thread_name(self) -> str:
+        return f"console {self.namespace}/{self.vm}"
 
     def write(self, data: bytes) -> None:
         """Send bytes to the guest; dropped unless connected."""
-        loop = self._loop
-        if not data or loop is None or self.state is not ConsoleState.CONNECTED:
-            return
-        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-            loop.call_soon_threadsafe(self._enqueue, bytes(data))
-
-    def close(self) -> None:
-        """Stop for good (idempotent, returns at once; CLOSED is reported when done)."""
-        with self._lock:
-            if self._closing:
-                return
-            self._closing = True
-            thread = self._thread
-        loop, task = self._loop, self._main_task
-        if thread is None:
-            # Never opened: nothing runs, only the log file to let go of.
-            self._close_log()
-            return
-        if loop is not None and task is not None:
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(task.cancel)
+        self._call_in_loop(self._enqueue, data)
 
     def reconnect(self) -> None:
         """Connect again now: after a takeover, a final error, or to replace a live session.
 
         Resets the wait timeout and the backoff. No-op once closed.
         """
-        loop, kick = self._loop, self._kick
-        if self._closing or loop is None or kick is None:
-            return
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(kick.set)
+        super().reconnect()
 
-    def join(self, timeout: float | None = None) -> bool:
-        """Wait for the thread to end after `close()`; True when it has."""
-        thread = self._thread
-        if thread is None:
-            return True
-        thread.join(timeout)
-        return not thread.is_alive()
-
-    # ---- thread and loop ----------------------------------------------------------------
-
-    def _thread_main(self) -> None:
-        loop = asyncio.new_event_loop()
-        try:
-            asyncio.set_event_loop(loop)
-            self._kick = asyncio.Event()
-            self._outbox = asyncio.Queue()
-            self._main_task = loop.create_task(self._main())
-            self._loop = loop
-            if self._closing:  # close() ran before the loop existed
-                self._main_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                loop.run_until_complete(self._main_task)
-        except Exception:  # noqa: BLE001 - a bug here must still end in CLOSED
-            log.exception("console thread failed")
-        finally:
-            self._loop = None
-            try:
-                loop.run_until_complete(loop.shutdown_asyncgens())
-            finally:
-                loop.close()
-            self._close_log()
-            self._emit(ConsoleState.CLOSED, "closed")
+    def _close_unopened(self) -> None:
+        # Never opened: nothing runs, only the log file to let go of.
+        self._log.close()
 
     def _enqueue(self, data: bytes) -> None:
         if self._outbox is not None and self._ws is not None and not self._ws.closed:
             self._outbox.put_nowait(data)
 
     def _emit(self, state: ConsoleState, reason: str = "", retry_in: float | None = None) -> None:
-        change = StateChange(state, reason, retry_in=retry_in)
-        self.state = state
-        self.last_change = change
         if state is not ConsoleState.WAITING:
             self.give_up_at = None
-        callback = self._on_state
-        if callback is None:
-            return
-        try:
-            callback(change)
-        except Exception:  # noqa: BLE001 - a UI bug must not kill the connection
-            log.exception("console on_state callback failed")
-
-    def _deliver(self, data: bytes) -> None:
-        self.bytes_received += len(data)
-        if self._log_fd is not None:
-            try:
-                os.write(self._log_fd, data)
-            except OSError:
-                log.exception("cannot write the console log %s; logging stops", self.log_path)
-                self._close_log()
-        callback = self._on_data
-        if callback is None:
-            return
-        try:
-            callback(data)
-        except Exception:  # noqa: BLE001
-            log.exception("console on_data callback failed")
-
-    def _close_log(self) -> None:
-        fd, self._log_fd = self._log_fd, None
-        if fd is not None:
-            with contextlib.suppress(OSError):
-                os.close(fd)
-
-    async def _sleep(self, seconds: float) -> bool:
-        """Sleep, or return early (True) when the user asked to reconnect."""
-        assert self._kick is not None
-        if seconds > 0:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._kick.wait(), seconds)
-        kicked = self._kick.is_set()
-        self._kick.clear()
-        return kicked
+        super()._emit(state, reason, retry_in)
 
     # ---- the life of the connection ---------------------------------------------------
 
     async def _main(self) -> None:
-        assert self._kick is not None
+        self._outbox = asyncio.Queue()
         try:
             context = await asyncio.to_thread(self.connection.ssl_context)
         except (OSError, ssl.SSLError, ValueError) as exc:
@@ -349,8 +219,7 @@ class KubevirtConsole(ConsoleTransport):
                 while True:
                     await self._attempts()
                     # Given up, or taken over: the reason is on screen; wait for the user.
-                    await self._kick.wait()
-                    self._kick.clear()
+                    await self._wait_for_kick()
             finally:
                 ws, self._ws = self._ws, None
                 if ws is not None and not ws.closed:
@@ -396,11 +265,9 @@ class KubevirtConsole(ConsoleTransport):
                     return
                 if waiting is None:  # transient server error
                     reason = f"server error {refusal.status}: {refusal.message}"
-                    self._emit(ConsoleState.DISCONNECTED, reason, retry_in=delay)
-                    if await self._sleep(delay):
-                        delay, wait_started = self.backoff[0], None
-                    else:
-                        delay = min(delay * 2, self.backoff[1])
+                    delay, kicked = await self._retry_after(reason, delay)
+                    if kicked:
+                        wait_started = None
                     continue
                 now = time.monotonic()
                 if wait_started is None:
@@ -436,12 +303,9 @@ class KubevirtConsole(ConsoleTransport):
                 self._emit(ConsoleState.DISCONNECTED, str(final))
                 return
             except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
-                reason = f"network: {_describe(exc)}"
-                self._emit(ConsoleState.DISCONNECTED, reason, retry_in=delay)
-                if await self._sleep(delay):
-                    delay, wait_started = self.backoff[0], None
-                else:
-                    delay = min(delay * 2, self.backoff[1])
+                delay, kicked = await self._retry_after(f"network: {_describe(exc)}", delay)
+                if kicked:
+                    wait_started = None
                 continue
 
             # Connected.
@@ -458,11 +322,7 @@ class KubevirtConsole(ConsoleTransport):
                 await self._sleep(self.retry_interval)
                 continue
             # network or server close: try again after a pause
-            self._emit(ConsoleState.DISCONNECTED, reason, retry_in=delay)
-            if await self._sleep(delay):
-                delay = self.backoff[0]
-            else:
-                delay = min(delay * 2, self.backoff[1])
+            delay, _ = await self._retry_after(reason, delay)
 
     async def _connect(self) -> aiohttp.ClientWebSocketResponse:
         """One websocket handshake (raises Refused, _Final or a transport error)."""

@@ -61,12 +61,11 @@ import threading
 import time
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from tui.console.base import ConsoleState, ConsoleTransport, StateChange
+from tui.console.base import ConsoleState
 from tui.console.kubevirt import TAKEN_OVER, VM_STOPPED
+from tui.console.threaded import AsyncioConsole, ThreadedConsole
 
 __all__ = [
     "HELD_BY_ANOTHER",
@@ -85,80 +84,6 @@ HELD_BY_ANOTHER = "another viewer holds this console (virsh console, another kvt
 
 _READ_SIZE = 65536
 _SUN_PATH_MAX = 107  # sizeof(sun_path) - 1 on Linux
-
-
-class _Log:
-    """The optional output recording shared by both transports."""
-
-    def __init__(self, path: str | os.PathLike[str] | None) -> None:
-        self.path = Path(path) if path is not None else None
-        self.fd: int | None = None
-        if self.path is not None:
-            # Opened now so a bad path fails where the caller can report it.
-            self.fd = os.open(
-                self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600
-            )
-
-    def write(self, data: bytes) -> None:
-        if self.fd is None:
-            return
-        try:
-            os.write(self.fd, data)
-        except OSError:
-            log.exception("cannot write the console log %s; logging stops", self.path)
-            self.close()
-
-    def close(self) -> None:
-        fd, self.fd = self.fd, None
-        if fd is not None:
-            with contextlib.suppress(OSError):
-                os.close(fd)
-
-
-class _Callbacks:
-    """State and data reporting shared by both transports (KubevirtConsole's manners)."""
-
-    def __init__(self, log_path: str | os.PathLike[str] | None) -> None:
-        self._on_data: Callable[[bytes], None] | None = None
-        self._on_state: Callable[[StateChange], None] | None = None
-        self._log = _Log(log_path)
-        self._closed_reported = False
-        self._report_lock = threading.Lock()
-        self.state = ConsoleState.CONNECTING
-        self.last_change: StateChange | None = None
-        self.bytes_received = 0
-        self.connections = 0
-        """How many sessions were established (tests, diagnostics)."""
-
-    def _emit(self, state: ConsoleState, reason: str = "", retry_in: float | None = None) -> None:
-        with self._report_lock:
-            if self._closed_reported:
-                return
-            if state is ConsoleState.CLOSED:
-                self._closed_reported = True
-            change = StateChange(state, reason, retry_in=retry_in)
-            self.state = state
-            self.last_change = change
-        callback = self._on_state
-        if callback is None:
-            return
-        try:
-            callback(change)
-        except Exception:  # noqa: BLE001 - a UI bug must not kill the connection
-            log.exception("console on_state callback failed")
-
-    def _deliver(self, data: bytes) -> None:
-        if not data:
-            return
-        self.bytes_received += len(data)
-        self._log.write(data)
-        callback = self._on_data
-        if callback is None:
-            return
-        try:
-            callback(data)
-        except Exception:  # noqa: BLE001
-            log.exception("console on_data callback failed")
 
 
 def serial_socket_paths(domain_xml: str) -> list[str]:
@@ -182,7 +107,7 @@ def serial_socket_paths(domain_xml: str) -> list[str]:
 # =============================================================================================
 
 
-class LibvirtStreamConsole(_Callbacks, ConsoleTransport):
+class LibvirtStreamConsole(ThreadedConsole):
     """A domain's console through `virDomainOpenConsole` (see the module docstring)."""
 
     name = "libvirt stream"
@@ -202,13 +127,11 @@ class LibvirtStreamConsole(_Callbacks, ConsoleTransport):
     ) -> None:
         if uri is None and connection is None:
             raise ValueError("LibvirtStreamConsole needs a URI or an open connection")
-        super().__init__(log)
+        super().__init__(log, retry_interval=retry_interval, backoff=backoff)
         self.uri = uri
         self.domain = domain
         self.device = device
         self.force = force
-        self.retry_interval = retry_interval
-        self.backoff = backoff
         self.takeover_check = takeover_check
         self._given_conn = connection
         self._conn: Any = None
@@ -217,12 +140,10 @@ class LibvirtStreamConsole(_Callbacks, ConsoleTransport):
         self._session = 0  # bumped per stream: callbacks of an old stream are ignored
         self._cond = threading.Condition()
         self._kick = False
-        self._closing = False
         self._ended: str | None = None  # why the current stream ended ("eof", "error: ...")
         self._pending = bytearray()
         self._wlock = threading.Lock()
         self._want_write = False
-        self._thread: threading.Thread | None = None
 
     def __repr__(self) -> str:
         return (
@@ -235,16 +156,8 @@ class LibvirtStreamConsole(_Callbacks, ConsoleTransport):
 
     # ---- the ConsoleTransport interface --------------------------------------------------
 
-    def open(
-        self, on_data: Callable[[bytes], None], on_state: Callable[[StateChange], None]
-    ) -> None:
-        if self._thread is not None:
-            raise RuntimeError("LibvirtStreamConsole.open() called twice")
-        self._on_data, self._on_state = on_data, on_state
-        self._thread = threading.Thread(
-            target=self._run, name=f"libvirt console {self.domain}", daemon=True
-        )
-        self._thread.start()
+    def _thread_name(self) -> str:
+        return f"libvirt console {self.domain}"
 
     def write(self, data: bytes) -> None:
         if not data or self.state is not ConsoleState.CONNECTED:
@@ -260,8 +173,7 @@ class LibvirtStreamConsole(_Callbacks, ConsoleTransport):
             self._closing = True
             self._cond.notify_all()
         if self._thread is None:
-            self._log.close()
-            self._emit(ConsoleState.CLOSED, "closed")
+            self._close_unopened()
 
     def reconnect(self) -> None:
         """Open the console again now, taking it over from whoever holds it."""
@@ -270,13 +182,6 @@ class LibvirtStreamConsole(_Callbacks, ConsoleTransport):
                 return
             self._kick = True
             self._cond.notify_all()
-
-    def join(self, timeout: float | None = None) -> bool:
-        thread = self._thread
-        if thread is None:
-            return True
-        thread.join(timeout)
-        return not thread.is_alive()
 
     # ---- waiting ---------------------------------------------------------------------------
 
@@ -300,7 +205,7 @@ class LibvirtStreamConsole(_Callbacks, ConsoleTransport):
 
     # ---- the worker thread ------------------------------------------------------------------
 
-    def _run(self) -> None:
+    def _thread_main(self) -> None:
         try:
             self._main()
         except Exception:  # noqa: BLE001 - a bug here must still end in CLOSED
@@ -308,8 +213,7 @@ class LibvirtStreamConsole(_Callbacks, ConsoleTransport):
         finally:
             self._teardown_stream()
             self._drop_connection()
-            self._log.close()
-            self._emit(ConsoleState.CLOSED, "closed")
+            self._finish()
 
     def _main(self) -> None:
         from tui.libvirt_loop import LibvirtMissing, ensure_event_loop, quiet_errors
@@ -358,10 +262,8 @@ class LibvirtStreamConsole(_Callbacks, ConsoleTransport):
             outcome = self._wait(delay)
             if outcome == "close":
                 return
-            if outcome == "kick":
-                force, delay = True, self.backoff[0]
-            else:
-                delay = min(delay * 2, self.backoff[1])
+            force = outcome == "kick"
+            delay = self._next_delay(delay, force)
 
     def _connection(self) -> Any:
         if self._given_conn is not None:
@@ -660,7 +562,7 @@ def _connect_unix(path: str, timeout: float) -> socket.socket:
             os.close(dir_fd)
 
 
-class UnixSocketConsole(_Callbacks, ConsoleTransport):
+class UnixSocketConsole(AsyncioConsole):
     """A serial console through QEMU's unix socket (see the module docstring)."""
 
     name = "unix socket"
@@ -676,97 +578,23 @@ class UnixSocketConsole(_Callbacks, ConsoleTransport):
         connect_timeout: float = 5.0,
         gone_check: float = 2.0,
     ) -> None:
-        super().__init__(log)
+        super().__init__(log, retry_interval=retry_interval, backoff=backoff)
         self.path = os.fspath(path)
         self.gone_check = gone_check
-        self.retry_interval = retry_interval
-        self.backoff = backoff
         self.wait_timeout = wait_timeout
         self.connect_timeout = connect_timeout
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._main_task: asyncio.Task[None] | None = None
-        self._kick: asyncio.Event | None = None
         self._writer: asyncio.StreamWriter | None = None
-        self._closing = False
-        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"UnixSocketConsole({self.path}, {self.state.value})"
 
-    # ---- the ConsoleTransport interface --------------------------------------------------
+    # ---- the ConsoleTransport interface (the rest is AsyncioConsole's) --------------------
 
-    def open(
-        self, on_data: Callable[[bytes], None], on_state: Callable[[StateChange], None]
-    ) -> None:
-        with self._lock:
-            if self._thread is not None:
-                raise RuntimeError("UnixSocketConsole.open() called twice")
-            self._on_data, self._on_state = on_data, on_state
-            self._thread = threading.Thread(
-                target=self._thread_main, name=f"unix console {self.path}", daemon=True
-            )
-            self._thread.start()
+    def _thread_name(self) -> str:
+        return f"unix console {self.path}"
 
     def write(self, data: bytes) -> None:
-        loop = self._loop
-        if not data or loop is None or self.state is not ConsoleState.CONNECTED:
-            return
-        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-            loop.call_soon_threadsafe(self._write_now, bytes(data))
-
-    def close(self) -> None:
-        with self._lock:
-            if self._closing:
-                return
-            self._closing = True
-            thread = self._thread
-        if thread is None:
-            self._log.close()
-            self._emit(ConsoleState.CLOSED, "closed")
-            return
-        loop, task = self._loop, self._main_task
-        if loop is not None and task is not None:
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(task.cancel)
-
-    def reconnect(self) -> None:
-        loop, kick = self._loop, self._kick
-        if self._closing or loop is None or kick is None:
-            return
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(kick.set)
-
-    def join(self, timeout: float | None = None) -> bool:
-        thread = self._thread
-        if thread is None:
-            return True
-        thread.join(timeout)
-        return not thread.is_alive()
-
-    # ---- the loop thread ----------------------------------------------------------------
-
-    def _thread_main(self) -> None:
-        loop = asyncio.new_event_loop()
-        try:
-            asyncio.set_event_loop(loop)
-            self._kick = asyncio.Event()
-            self._main_task = loop.create_task(self._main())
-            self._loop = loop
-            if self._closing:
-                self._main_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                loop.run_until_complete(self._main_task)
-        except Exception:  # noqa: BLE001 - a bug here must still end in CLOSED
-            log.exception("unix console thread failed")
-        finally:
-            self._loop = None
-            try:
-                loop.run_until_complete(loop.shutdown_asyncgens())
-            finally:
-                loop.close()
-            self._log.close()
-            self._emit(ConsoleState.CLOSED, "closed")
+        self._call_in_loop(self._write_now, data)
 
     def _write_now(self, data: bytes) -> None:
         writer = self._writer
@@ -774,16 +602,6 @@ class UnixSocketConsole(_Callbacks, ConsoleTransport):
             return
         with contextlib.suppress(ConnectionError, RuntimeError):
             writer.write(data)
-
-    async def _sleep(self, seconds: float) -> bool:
-        """Sleep, or return early (True) when reconnect() was called."""
-        assert self._kick is not None
-        if seconds > 0:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._kick.wait(), seconds)
-        kicked = self._kick.is_set()
-        self._kick.clear()
-        return kicked
 
     async def _main(self) -> None:
         assert self._kick is not None
@@ -810,8 +628,7 @@ class UnixSocketConsole(_Callbacks, ConsoleTransport):
                         ConsoleState.DISCONNECTED,
                         f"gave up after {self.wait_timeout:g} s: no serial socket at {self.path}",
                     )
-                    await self._kick.wait()
-                    self._kick.clear()
+                    await self._wait_for_kick()
                     wait_started = None
                     continue
                 prefix = f"{VM_STOPPED} at {gone_at}; " if gone_at else ""
@@ -829,16 +646,10 @@ class UnixSocketConsole(_Callbacks, ConsoleTransport):
                     f"permission denied on {self.path}: {exc.strerror} (another user's VM "
                     "socket: run kvtui as root)",
                 )
-                await self._kick.wait()
-                self._kick.clear()
+                await self._wait_for_kick()
                 continue
             except (OSError, TimeoutError) as exc:
-                reason = _socket_error(self.path, exc)
-                self._emit(ConsoleState.DISCONNECTED, reason, retry_in=delay)
-                if await self._sleep(delay):
-                    delay = self.backoff[0]
-                else:
-                    delay = min(delay * 2, self.backoff[1])
+                delay, _ = await self._retry_after(_socket_error(self.path, exc), delay)
                 continue
             wait_started, delay, gone_at = None, self.backoff[0], None
             kind, reason = await self._session(sock)
@@ -850,11 +661,7 @@ class UnixSocketConsole(_Callbacks, ConsoleTransport):
                 if await self._sleep(self.retry_interval):
                     gone_at = None
                 continue
-            self._emit(ConsoleState.DISCONNECTED, reason, retry_in=delay)
-            if await self._sleep(delay):
-                delay = self.backoff[0]
-            else:
-                delay = min(delay * 2, self.backoff[1])
+            delay, _ = await self._retry_after(reason, delay)
 
     async def _session(self, sock: socket.socket) -> tuple[str, str]:
         """Move bytes until the socket ends or reconnect(); (kind, reason) of the end."""
