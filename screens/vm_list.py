@@ -194,6 +194,9 @@ class VmListScreen(ShowOnNodeMixin, LifecycleMixin, Watching, Screen):
         self._age_heap: list[tuple[float, str]] = []
         self._age_due: dict[str, float] = {}
         self._label_keys: dict[str, tuple[tuple[str, str], ...]] = {}
+        # The row keys per distinct label set: a `-l` keystroke decides per set and unites
+        # the sets that pass (no hashing of 10,000 label tuples per keystroke).
+        self._label_groups: dict[tuple[tuple[str, str], ...], set[str]] = {}
         self._ages: dict[str, str] = {}  # the AGE each row shows (rows keep their first)
 
     @property
@@ -303,7 +306,9 @@ class VmListScreen(ShowOnNodeMixin, LifecycleMixin, Watching, Screen):
             self._faults.add(row.key)
         # Labels as one interned, hashable value: a `-l` filter decides per distinct set.
         items = labels.items() if isinstance(labels, dict) else ()
-        self._label_keys[row.key] = tuple(sorted((str(k), str(v)) for k, v in items))
+        label_key = tuple(sorted((str(k), str(v)) for k, v in items))
+        self._label_keys[row.key] = label_key
+        self._label_groups.setdefault(label_key, set()).add(row.key)
         self._ages[row.key] = row.age
         self._schedule_age(row)
 
@@ -323,7 +328,12 @@ class VmListScreen(ShowOnNodeMixin, LifecycleMixin, Watching, Screen):
             self._category_counts[old.category] -= 1
             self._faults.discard(key)
             self._age_due.pop(key, None)
-            self._label_keys.pop(key, None)
+            label_key = self._label_keys.pop(key, None)
+            group = self._label_groups.get(label_key) if label_key is not None else None
+            if group is not None:
+                group.discard(key)
+                if not group:
+                    del self._label_groups[label_key]
             self._ages.pop(key, None)
 
     def _cells(self, row: VmRow) -> list[str]:
@@ -350,10 +360,11 @@ class VmListScreen(ShowOnNodeMixin, LifecycleMixin, Watching, Screen):
     def _label_matches(self, query: RowFilter) -> set[str]:
         """Row keys whose labels `query` (a `-l` filter) keeps: decided once per distinct
         label set, then one membership test per row (no call per row)."""
-        verdict = {
-            labels: query.matches("", dict(labels)) for labels in set(self._label_keys.values())
-        }
-        return {key for key, labels in self._label_keys.items() if verdict[labels]}
+        passing: set[str] = set()
+        for labels, keys in self._label_groups.items():
+            if query.matches("", dict(labels)):
+                passing |= keys
+        return passing
 
     def action_open_filter(self) -> None:
         """`/`: the filter line at the bottom; the list filters as you type."""
