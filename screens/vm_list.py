@@ -359,7 +359,7 @@ class VmListScreen(ShowOnNodeMixin, LifecycleMixin, Watching, Screen):
 
     def _label_matches(self, query: RowFilter) -> set[str]:
         """Row keys whose labels `query` (a `-l` filter) keeps: decided once per distinct
-        label set, then one membership test per row (no call per row)."""
+        label set, whose row keys are then united (no Python work per row)."""
         passing: set[str] = set()
         for labels, keys in self._label_groups.items():
             if query.matches("", dict(labels)):

@@ -13,7 +13,9 @@ makes one watch tick at 10,000 VMs take most of a second.
 Costs: `upsert` of a row whose filter result and sort key did not change is O(columns) and
 redraws one line (only when it is on screen). A row that appears, vanishes or moves marks
 the order dirty; the order (an index list of keys: filtered, then sorted on cached per-row
-sort keys) is rebuilt once per batch, not once per row. Column widths are kept as a count
+sort keys) is rebuilt once per batch, not once per row. A filter keystroke walks a cached
+list of (key, search text) pairs, only the last hits when it narrows the last substring,
+and redraws the lines only when the rows on screen change. Column widths are kept as a count
 of rows per width, so a shrinking cell never re-measures the column. Drawing is
 O(visible lines) with an LRU cache of rendered lines keyed by (row key, row version, ...).
 
