@@ -100,6 +100,7 @@ class ResourceListScreen(Watching, Screen):
             self.columns,
             sort_by=listing.sort_columns(self.view.name, self.columns),
             hide_order=listing.hide_columns(self.view.name, self.columns),
+            max_widths=listing.column_caps(self.view.name, self.columns),
         )
         table.focus()
         self._update_title()

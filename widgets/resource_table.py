@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from operator import ne, or_
@@ -268,6 +268,7 @@ class ResourceTable(ScrollView, can_focus=True):
         self._widths: list[int] | None = None  # None: recompute before drawing
         self._measured: list[int] = []  # the last widths laid out
         self._hide_order: list[int] = []
+        self._max_widths: list[int] = []
         self._shown_columns: list[int] = []
         self._layout_width = -1  # the viewport width the shown columns were chosen for
         self._layout_gen = 0  # bumped whenever the geometry of every line changes
@@ -328,12 +329,17 @@ class ResourceTable(ScrollView, can_focus=True):
         *,
         sort_by: Sequence[str] = (),
         hide_order: Sequence[str] = (),
+        max_widths: Mapping[str, int] | None = None,
     ) -> None:
         """Replace the columns (and drop all rows).
 
         Rows stay ordered by the `sort_by` columns. When the columns do not fit the width,
         those in `hide_order` are hidden, first one first, before scrolling sideways.
+        `max_widths` caps columns below the table-wide MAX_COLUMN_WIDTH (longer cells end
+        in an ellipsis), so a column of rare long values leaves room for the others.
         """
+        caps = max_widths or {}
+        self._max_widths = [caps.get(plain(n), MAX_COLUMN_WIDTH) for n in names]
         self._columns = [plain(n) for n in names]
         self._sort_columns = [self._column_index(n) for n in sort_by]
         self._sort_reverse = False
@@ -958,8 +964,10 @@ class ResourceTable(ScrollView, can_focus=True):
     def _ensure_widths(self) -> list[int]:
         if self._widths is None:
             widths = [
-                min(MAX_COLUMN_WIDTH, max(cell_len(name) + 1, max(counts, default=0)))
-                for name, counts in zip(self._columns, self._width_counts, strict=True)
+                min(cap, max(cell_len(name) + 1, max(counts, default=0)))
+                for name, counts, cap in zip(
+                    self._columns, self._width_counts, self._max_widths, strict=True
+                )
             ]
             if widths != self._measured:
                 self._measured = widths

@@ -293,3 +293,34 @@ async def test_ten_thousand_rows_stay_responsive(screen_text) -> None:
         # No time bounds here (shared machines make them flaky): benchmarks/list_scale.py
         # measures speed. DataTable needed ~1 s to load and ~0.6 s a tick.
         assert load > 0 and tick > 0 and filtered > 0
+
+
+async def test_capped_and_hidden_columns_leave_room_for_the_last_one(screen_text, wait_for) -> None:
+    """The events view at 80 columns: names hidden first, a long reason cut with an ellipsis,
+    and the message still on screen."""
+    from tui.kubevirt import listing
+
+    columns = ["NAME", "NAMESPACE", "TYPE", "REASON", "OBJECT", "MESSAGE", "LAST SEEN"]
+    app = TableApp()
+    async with app.run_test(size=(80, 12)) as pilot:
+        table = app.query_one(ResourceTable)
+        table.set_columns(
+            columns,
+            hide_order=listing.hide_columns("ev", columns),
+            max_widths=listing.column_caps("ev", columns),
+        )
+        table.upsert(
+            "e1",
+            [
+                "testvm.17c3a5f0e1d2c3b4",
+                "default",
+                "Normal",
+                "KubeletHasSufficientMemory",
+                "virtualmachineinstance/testvm",
+                "boot done",
+                "5s",
+            ],
+        )
+        await wait_for(pilot, lambda: "boot done" in screen_text(app), what="the message")
+        assert "NAME" not in table.shown_columns and "MESSAGE" in table.shown_columns
+        assert "KubeletHasSufficientM…" in screen_text(app)

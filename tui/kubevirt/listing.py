@@ -120,6 +120,14 @@ def hide_columns(view: str, column_names: list[str]) -> tuple[str, ...]:
     return ()
 
 
+def column_caps(view: str, column_names: list[str]) -> dict[str, int]:
+    """Narrower caps than the table's default for columns whose rare long values would
+    push the useful ones off screen (events: a 26-letter reason, a long object path)."""
+    if view == "ev":
+        return {c: w for c, w in (("REASON", 22), ("OBJECT", 32)) if c in column_names}
+    return {}
+
+
 def sort_columns(view: str, column_names: list[str]) -> tuple[str, ...]:
     """Default ordering: by namespace and name (events: by name too; they sort by time badly)."""
     if "NAMESPACE" in column_names:
