@@ -16,9 +16,10 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Static
+from textual.widgets import Static
 
 from tui.navigation import VIEWS, common_prefix, view_named
+from widgets.inputs import Input
 from widgets.resource_table import plain
 
 Completer = Callable[[str], list[str]]

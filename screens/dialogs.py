@@ -21,8 +21,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Checkbox, Input, Static
+from textual.widgets import Checkbox, Static
 
+from widgets.inputs import Input
 from widgets.resource_table import plain
 
 # More VMs than this at once and the user types the count instead of pressing `y`.
