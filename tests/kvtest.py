@@ -100,6 +100,31 @@ def wait_for(
     pytest.fail(f"timed out after {timeout}s waiting for {what or predicate!r} (last: {last!r})")
 
 
+def screen_text(app: Any) -> str:
+    """The characters on the app's (virtual) terminal, one line per row, as a user reads them."""
+    strips = app.screen._compositor.render_strips()  # noqa: SLF001 - no public API for this
+    return "\n".join(strip.text for strip in strips)
+
+
+async def pilot_wait_for(
+    pilot: Any, predicate: Callable[[], Any], *, timeout: float = 15.0, what: str = ""
+) -> Any:
+    """Let a Pilot-driven app run until `predicate()` is truthy; fail with the screen if never."""
+    steps = max(1, int(timeout / 0.1))
+    for _ in range(steps):
+        result = predicate()
+        if result:
+            return result
+        await pilot.pause(0.1)
+    result = predicate()
+    if result:
+        return result
+    pytest.fail(
+        f"timed out after {timeout}s waiting for {what or predicate!r}; the screen shows:\n"
+        + screen_text(pilot.app)
+    )
+
+
 def vm_manifest(
     name: str,
     *,

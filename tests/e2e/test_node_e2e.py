@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kvtest import wait_for
+from kvtest import pilot_wait_for, wait_for
+from kvtest import screen_text as _screen_text
 from launchers import Launcher, SerialClient
 
 from tui.console.base import ConsoleState, StateChange
@@ -239,27 +240,10 @@ SIZE = (180, 40)
 EXIT = "ctrl+right_square_bracket"
 
 
-def _screen_text(app: Any) -> str:
-    strips = app.screen._compositor.render_strips()  # noqa: SLF001 - no public API for this
-    return "\n".join(strip.text for strip in strips)
-
-
 async def _until(
     pilot: Any, predicate: Callable[[], Any], timeout: float = 30, what: str = ""
 ) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        await pilot.pause(0.1)
-    result = predicate()
-    if result:
-        return result
-    pytest.fail(
-        f"timed out after {timeout}s waiting for {what or predicate!r}; the screen shows:\n"
-        + _screen_text(pilot.app)
-    )
+    return await pilot_wait_for(pilot, predicate, timeout=timeout, what=what)
 
 
 async def _type(pilot: Any, text: str) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 import pytest
-from kvtest import skip_unless, vm_manifest, wait_for
+from kvtest import pilot_wait_for, screen_text, skip_unless, vm_manifest, wait_for
 from launchers import DOMAIN_XML, SERIAL_KUBEVIRT, Launcher, LauncherError, environment_problem
 
 from tui.cluster import kinds as K
@@ -101,21 +101,7 @@ def vms_on_launchers(
 
 
 async def until(pilot: Any, predicate: Any, *, what: str = "", timeout: float = 15.0) -> Any:
-    """Let the app run until `predicate()` is truthy (tests/ui/conftest.py's wait_for)."""
-    for _ in range(int(timeout / 0.1)):
-        result = predicate()
-        if result:
-            return result
-        await pilot.pause(0.1)
-    result = predicate()
-    if not result:
-        pytest.fail(f"timed out after {timeout}s waiting for {what}:\n{screen_text(pilot.app)}")
-    return result
-
-
-def screen_text(app: Any) -> str:
-    strips = app.screen._compositor.render_strips()  # noqa: SLF001 - no public API for this
-    return "\n".join(strip.text for strip in strips)
+    return await pilot_wait_for(pilot, predicate, timeout=timeout, what=what)
 
 
 def create_vm(connection: Connection, name: str, **kwargs: Any) -> None:
