@@ -1052,6 +1052,15 @@ def _prune(parent: dict[str, Any], *path: str) -> None:
             holder.pop(key)
 
 
+def _put(holder: dict[str, Any], key: str, value: Any) -> None:
+    """Set `key`, or drop it when `value` is empty (None, "", {} or []): a manifest built from
+    the form carries no empty fields, and one edited from a VM loses the fields cleared."""
+    if value is None or (isinstance(value, (str, dict, list)) and not value):
+        holder.pop(key, None)
+    else:
+        holder[key] = value
+
+
 def _clean_base(base: dict[str, Any] | None) -> dict[str, Any]:
     vm = copy.deepcopy(base) if isinstance(base, dict) else {}
     vm.pop("status", None)
@@ -1082,23 +1091,11 @@ def build_vm(form: VmForm) -> dict[str, Any]:
 
     meta = vm.setdefault("metadata", {})
     meta["name"] = form.name
-    if form.namespace:
-        meta["namespace"] = form.namespace
-    else:
-        meta.pop("namespace", None)
-    if form.labels:
-        meta["labels"] = dict(form.labels)
-    else:
-        meta.pop("labels", None)
+    _put(meta, "namespace", form.namespace)
+    _put(meta, "labels", dict(form.labels))
     annotations = _d(meta.get("annotations"))
-    if form.description.strip():
-        annotations["description"] = form.description.strip()
-    else:
-        annotations.pop("description", None)
-    if annotations:
-        meta["annotations"] = annotations
-    else:
-        meta.pop("annotations", None)
+    _put(annotations, "description", form.description.strip())
+    _put(meta, "annotations", annotations)
 
     spec = vm.setdefault("spec", {})
     spec.pop("running", None)  # deprecated, and exclusive with runStrategy
@@ -1143,14 +1140,8 @@ def build_vm(form: VmForm) -> dict[str, Any]:
     tspec["volumes"] = volumes
     if not interfaces:
         tspec.pop("networks")
-    if form.termination_grace_period is None:
-        tspec.pop("terminationGracePeriodSeconds", None)
-    else:
-        tspec["terminationGracePeriodSeconds"] = form.termination_grace_period
-    if dvts:
-        spec["dataVolumeTemplates"] = dvts
-    else:
-        spec.pop("dataVolumeTemplates")
+    _put(tspec, "terminationGracePeriodSeconds", form.termination_grace_period)
+    _put(spec, "dataVolumeTemplates", dvts)
     return vm
 
 
@@ -1173,23 +1164,13 @@ def _apply_size(domain: dict[str, Any], form: VmForm) -> None:
             ("cores", form.cores),
             ("threads", form.threads),
         ):
-            if value is None:
-                cpu.pop(key, None)
-            else:
-                cpu[key] = value
-        guest = _lenient(form.memory, parse_memory)
-        if guest is None:
-            memory.pop("guest", None)
-        else:
-            memory["guest"] = guest
+            _put(cpu, key, value)
+        _put(memory, "guest", _lenient(form.memory, parse_memory))
         # memory.guest is the VM's memory now; an old request or limit could contradict it.
         for section in ("requests", "limits"):
             _d(resources.get(section)).pop("memory", None)
     for key, value in (("cpu", cpu), ("memory", memory), ("resources", resources)):
-        if value:
-            domain[key] = value
-        else:
-            domain.pop(key, None)
+        _put(domain, key, value)
     _prune(domain, "resources", "requests")
     _prune(domain, "resources", "limits")
 
@@ -1251,23 +1232,10 @@ def _dv_template(
     target = _d(spec.get(target_key))
     resources = _d(target.get("resources"))
     requests = _d(resources.get("requests"))
-    size_value = _lenient(size, parse_size)
-    if size_value:
-        requests["storage"] = size_value
-    else:
-        requests.pop("storage", None)
-    if requests:
-        resources["requests"] = requests
-    else:
-        resources.pop("requests", None)
-    if resources:
-        target["resources"] = resources
-    else:
-        target.pop("resources", None)
-    if storage_class:
-        target["storageClassName"] = storage_class
-    else:
-        target.pop("storageClassName", None)
+    _put(requests, "storage", _lenient(size, parse_size))
+    _put(resources, "requests", requests)
+    _put(target, "resources", resources)
+    _put(target, "storageClassName", storage_class)
     spec[target_key] = target
     dvt["spec"] = spec
     return dvt
