@@ -281,6 +281,20 @@ def applicable(action: Action, state: VmState) -> bool:
     return refusal(action, state) is None
 
 
+# The one-line `virtctl` equivalents; {where} is the quoted "NAME -n NAMESPACE".
+_VIRTCTL: dict[Action, str] = {
+    Action.START: "virtctl start {where}",
+    Action.STOP: "virtctl stop {where}",
+    Action.FORCE_STOP: "virtctl stop {where} --grace-period 0 --force",
+    Action.RESTART: "virtctl restart {where}",
+    Action.PAUSE: "virtctl pause vm {where}",
+    Action.UNPAUSE: "virtctl unpause vm {where}",
+    Action.SOFT_REBOOT: "virtctl soft-reboot {where}",
+    Action.MIGRATE: "virtctl migrate {where}",
+    Action.CANCEL_MIGRATION: "virtctl migrate-cancel {where}",
+}
+
+
 def commands(
     action: Action,
     state: VmState,
@@ -296,24 +310,9 @@ def commands(
     """
     name, ns = shlex.quote(state.name), shlex.quote(state.namespace)
     where = f"{name} -n {ns}"
-    if action is Action.START:
-        return [f"virtctl start {where}"]
-    if action is Action.STOP:
-        return [f"virtctl stop {where}"]
-    if action is Action.FORCE_STOP:
-        return [f"virtctl stop {where} --grace-period 0 --force"]
-    if action is Action.RESTART:
-        return [f"virtctl restart {where}"]
-    if action is Action.PAUSE:
-        return [f"virtctl pause vm {where}"]
-    if action is Action.UNPAUSE:
-        return [f"virtctl unpause vm {where}"]
-    if action is Action.SOFT_REBOOT:
-        return [f"virtctl soft-reboot {where}"]
-    if action is Action.MIGRATE:
-        return [f"virtctl migrate {where}"]
-    if action is Action.CANCEL_MIGRATION:
-        return [f"virtctl migrate-cancel {where}"]
+    virtctl = _VIRTCTL.get(action)
+    if virtctl is not None:
+        return [virtctl.format(where=where)]
     if action is Action.DELETE:
         lines = []
         if not delete_datavolumes:
