@@ -56,11 +56,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from tui.cluster import kinds as K
 from tui.cluster.errors import ClusterError
 from tui.kubevirt.builder import to_yaml
+from widgets.footer import Footer
 from widgets.resource_table import plain
 
 __all__ = [

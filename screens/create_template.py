@@ -31,13 +31,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Checkbox, Footer, Static
+from textual.widgets import Checkbox, Static
 
 from tui.cluster import discovery
 from tui.cluster import kinds as K
 from tui.cluster.errors import ClusterError
 from tui.kubevirt import template_info as info
 from tui.kubevirt.templates import TemplateError, generate, process_template
+from widgets.footer import Footer
 from widgets.inputs import Input
 from widgets.resource_table import plain
 

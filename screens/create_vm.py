@@ -43,7 +43,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.suggester import SuggestFromList
 from textual.widget import Widget
-from textual.widgets import Button, Checkbox, Footer, Label, Select, Static
+from textual.widgets import Button, Checkbox, Label, Select, Static
 
 from screens.create_review import GUARD_BINDINGS
 from tui.cluster import kinds as K
@@ -70,6 +70,7 @@ from tui.kubevirt.builder import (
     to_yaml,
     validate_form,
 )
+from widgets.footer import Footer
 from widgets.inputs import Input, TextArea
 from widgets.resource_table import plain
 

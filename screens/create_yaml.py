@@ -35,13 +35,14 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from screens.yaml_edit import YamlEditScreen
 from tui.cluster import discovery
 from tui.cluster import kinds as K
 from tui.cluster.errors import ClusterError
 from tui.kubevirt import manifest_check as check
+from widgets.footer import Footer
 from widgets.inputs import TextArea
 from widgets.resource_table import plain
 

@@ -26,12 +26,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Log, Static, TabbedContent, TabPane
+from textual.widgets import Log, Static, TabbedContent, TabPane
 
 from screens.node_list import confirm_mutation, open_domain_console, open_serial_log
 from tui.node import details as D
 from tui.node.domains import domain_facts
 from tui.node.model import DomainRow, NodeModel
+from widgets.footer import Footer
 from widgets.inputs import Input
 from widgets.resource_table import plain
 

@@ -27,7 +27,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from screens.dialogs import Confirmation, ConfirmDialog
 from screens.vm_list import FilterInput
@@ -43,6 +43,7 @@ from tui.node.domains import (
     sparkline,
 )
 from tui.node.model import DomainRow, NodeModel, SourceState
+from widgets.footer import Footer
 from widgets.inputs import Input
 from widgets.resource_table import ResourceTable, plain
 

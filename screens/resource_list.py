@@ -19,13 +19,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from screens.watching import InformerFactory, Watching
 from tui.cluster import kinds as kind_table
 from tui.cluster.informer import Informer, InformerEvent
 from tui.kubevirt import listing
 from tui.navigation import View
+from widgets.footer import Footer
 from widgets.resource_table import ResourceTable, plain
 
 

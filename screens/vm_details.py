@@ -26,7 +26,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import Static, TabbedContent, TabPane
 
 from screens.lifecycle import LifecycleMixin, Target
 from screens.on_node import ShowOnNodeMixin
@@ -42,6 +42,7 @@ from tui.kubevirt.details import (
     snapshots_for,
 )
 from tui.kubevirt.progress import DONE, FAILED, Step, creation_steps, in_progress
+from widgets.footer import Footer
 from widgets.resource_table import plain
 
 TABS = ("overview", "yaml", "disks", "nics", "snapshots", "events")

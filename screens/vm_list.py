@@ -24,7 +24,7 @@ from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from screens.lifecycle import LifecycleMixin, Target
 from screens.on_node import ShowOnNodeMixin
@@ -33,6 +33,7 @@ from tui.cluster.informer import Informer, InformerEvent, InformerState
 from tui.cluster.kinds import VMIS, VMS
 from tui.kubevirt.filters import RowFilter, is_fault, parse_filter, sort_key
 from tui.kubevirt.vm import VmRow, humanize_age, vm_row
+from widgets.footer import Footer
 from widgets.inputs import Input
 from widgets.resource_table import ResourceTable, plain
 

@@ -31,10 +31,11 @@ from textual import work
 from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from tui.cluster import kinds as K
 from tui.cluster.errors import ClusterError
+from widgets.footer import Footer
 from widgets.inputs import TextArea
 from widgets.resource_table import plain
 

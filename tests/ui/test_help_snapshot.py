@@ -10,9 +10,10 @@ from __future__ import annotations
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from screens.help import HelpScreen
+from widgets.footer import Footer
 
 
 class StandInView(Screen):

@@ -491,8 +491,10 @@ async def test_demo_hostile_text_from_the_cluster_shows_literally(
             connection.request("POST", VMS.path(namespace), body=manifest)
             await wait_for(
                 pilot,
-                lambda: (row_by_name(table, name) or {}).get("NODE"),
-                what="the VM scheduled on a node",
+                # Booted and ready: the demo's controller fails a VMI whose node vanishes
+                # while it boots, and the hostile name below names no node.
+                lambda: (row_by_name(table, name) or {}).get("READY") == "True",
+                what="the VM running on a node",
                 timeout=30,
             )
             connection.request(
