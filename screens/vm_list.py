@@ -30,9 +30,9 @@ from screens.lifecycle import LifecycleMixin, Target
 from screens.on_node import ShowOnNodeMixin
 from screens.watching import InformerFactory, Watching
 from tui.cluster.informer import Informer, InformerEvent, InformerState
-from tui.cluster.kinds import VMIS, VMS
+from tui.cluster.kinds import CLUSTER_INSTANCETYPES, INSTANCETYPES, VMIS, VMS
 from tui.kubevirt.filters import RowFilter, is_fault, parse_filter, sort_key
-from tui.kubevirt.vm import VmRow, humanize_age, vm_row
+from tui.kubevirt.vm import VmRow, humanize_age, instancetype_ref, vm_row
 from widgets.footer import Footer
 from widgets.inputs import Input
 from widgets.resource_table import ResourceTable, plain
@@ -104,8 +104,12 @@ class InformerBatch(Message):
 
     def __init__(self, kind: str, events: list[InformerEvent]) -> None:
         super().__init__()
-        self.kind = kind  # "vms" or "vmis"
+        self.kind = kind  # "vms", "vmis", or an instancetype kind (INSTANCETYPE_KINDS)
         self.events = events
+
+
+# The instancetype informers' keys (InformerBatch.kind), with their kinds.
+INSTANCETYPE_KINDS = {kind.key: kind for kind in (INSTANCETYPES, CLUSTER_INSTANCETYPES)}
 
 
 def _freeze_long_lived() -> None:
@@ -177,6 +181,9 @@ class VmListScreen(ShowOnNodeMixin, LifecycleMixin, Watching, Screen):
         self._init_watching(informer_factory)
         self._vms: dict[ObjectKey, dict[str, Any]] = {}
         self._vmis: dict[ObjectKey, dict[str, Any]] = {}
+        # Instancetypes, read only once a VM without a VMI names one (its vCPU and MEM
+        # columns come from there): (namespaced?, namespace or "", name) -> object.
+        self._instancetypes: dict[tuple[bool, str, str], dict[str, Any]] = {}
         # Which table row (VM uid) shows which VM, so a VMI event finds its row.
         self._row_keys: dict[ObjectKey, str] = {}
         self._rows: dict[str, VmRow] = {}
@@ -188,9 +195,9 @@ class VmListScreen(ShowOnNodeMixin, LifecycleMixin, Watching, Screen):
         self._sort_column = "NAME"
         self._sort_reverse = False
         self._title_shown: Text | None = None
-        # What each row was built from: (VM resourceVersion, VMI resourceVersion). The
-        # same versions again build the same row (bar its age, kept by _refresh_ages).
-        self._sources: dict[ObjectKey, tuple[str, str]] = {}
+        # What each row was built from: the resourceVersions of the VM, its VMI and its
+        # instancetype. The same versions build the same row (bar its age: _refresh_ages).
+        self._sources: dict[ObjectKey, tuple[str, str, str]] = {}
         # When each row's AGE text next changes (POSIX seconds), as a heap of (due, row
         # key) and the due time per row (heap entries that disagree with it are stale).
         self._age_heap: list[tuple[float, str]] = []
@@ -249,6 +256,9 @@ class VmListScreen(ShowOnNodeMixin, LifecycleMixin, Watching, Screen):
     # ---- applying events (UI thread) ------------------------------------------------
 
     def on_informer_batch(self, message: InformerBatch) -> None:
+        if message.kind in INSTANCETYPE_KINDS:
+            self._on_instancetypes(message)
+            return
         store = self._vms if message.kind == "vms" else self._vmis
         touched: set[ObjectKey] = set()
         for event in message.events:
@@ -270,6 +280,35 @@ class VmListScreen(ShowOnNodeMixin, LifecycleMixin, Watching, Screen):
         if any(event.type == "SYNCED" for event in message.events):
             _freeze_long_lived()
 
+    def _on_instancetypes(self, message: InformerBatch) -> None:
+        namespaced = message.kind == INSTANCETYPES.key
+        for event in message.events:
+            if event.obj is None or event.type not in ("ADDED", "MODIFIED", "DELETED"):
+                continue
+            namespace, name = _object_key(event.obj)
+            key = (namespaced, namespace if namespaced else "", name)
+            if event.type == "DELETED":
+                self._instancetypes.pop(key, None)
+            else:
+                self._instancetypes[key] = event.obj
+        # Few VMs name an instancetype and instancetypes rarely change: look at those VMs.
+        users = [k for k, vm in self._vms.items() if (vm.get("spec") or {}).get("instancetype")]
+        with self.app.batch_update():
+            self._apply(users)
+
+    def _instancetype_of(self, vm: dict[str, Any]) -> dict[str, Any] | None:
+        """The instancetype object `vm` names, once read; the first VM that needs one
+        starts reading instancetypes (both kinds; a refusal just leaves the name shown)."""
+        ref = instancetype_ref(vm.get("spec") or {})
+        if ref is None:
+            return None
+        if INSTANCETYPES.key not in self._informers:
+            for kind in INSTANCETYPE_KINDS.values():
+                self._start_informer(kind.key, kind, optional=True)
+        namespaced, name = ref
+        namespace = _object_key(vm)[0] if namespaced else ""
+        return self._instancetypes.get((namespaced, namespace, name))
+
     def _apply(self, keys: Iterable[ObjectKey], now: datetime | None = None) -> None:
         table = self.query_one(ResourceTable)
         now = now or datetime.now(timezone.utc)
@@ -284,11 +323,16 @@ class VmListScreen(ShowOnNodeMixin, LifecycleMixin, Watching, Screen):
                     self._sources.pop(key, None)
                 continue
             vmi = self._vmis.get(key)
-            source = (_resource_version(vm), _resource_version(vmi))
+            instancetype = self._instancetype_of(vm) if vmi is None else None
+            source = (
+                _resource_version(vm),
+                _resource_version(vmi),
+                _resource_version(instancetype),
+            )
             if old_row_key is not None and source[0] and self._sources.get(key) == source:
                 continue  # built from these very versions already
             self._sources[key] = source
-            row = vm_row(vm, vmi, now=now)
+            row = vm_row(vm, vmi, now=now, instancetype=instancetype)
             if old_row_key is not None and old_row_key != row.key:
                 # Same name, new uid: the VM was deleted and created again.
                 table.remove(old_row_key)

@@ -40,11 +40,23 @@ class Watching:
         self._states: dict[str, InformerState] = {}
         self._errors: dict[str, str] = {}
 
-    def _start_informer(self, key: str, kind: Kind, *, label_selector: str | None = None) -> None:
+    def _start_informer(
+        self,
+        key: str,
+        kind: Kind,
+        *,
+        label_selector: str | None = None,
+        optional: bool = False,
+    ) -> None:
+        """Watch `kind` under `key`. An `optional` informer completes the view (the VM list
+        reads instancetypes through one): its trouble never shows in the banner and it does
+        not count towards `synced`."""
         kwargs: dict[str, Any] = {"label_selector": label_selector} if label_selector else {}
-        informer = self._informer_factory(self.api_client, kind, self.namespace, **kwargs)
+        namespace = self.namespace if kind.namespaced else None
+        informer = self._informer_factory(self.api_client, kind, namespace, **kwargs)
         self._informers[key] = informer
-        self._states[key] = InformerState.STARTING
+        if not optional:
+            self._states[key] = InformerState.STARTING
         message = self.BATCH_MESSAGE
         post = self.post_message  # type: ignore[attr-defined]
 
@@ -66,6 +78,8 @@ class Watching:
 
     def _note_state(self, key: str, event: InformerEvent) -> None:
         """Track an informer's health from its events (for the banner)."""
+        if key not in self._states:
+            return  # an optional informer
         if event.state is not None:
             self._states[key] = event.state
         if event.type in ("STATE", "SYNCED"):

@@ -433,6 +433,71 @@ async def test_demo_vm_started_while_watching_becomes_running(
             connection.close()
 
 
+async def test_demo_stopped_vm_shows_its_instancetypes_vcpus_and_memory(
+    kubeconfig: Path, wait_for
+) -> None:
+    """A VM sized by an instancetype has no CPU or memory of its own: while stopped (no VMI
+    to read them from) the list reads the instancetype, and follows it when it changes."""
+    from tui.cluster.kinds import CLUSTER_INSTANCETYPES, INSTANCETYPES, VMS
+
+    connection = connect(kubeconfig)
+    namespace = "default"
+    name = f"ui-{uuid.uuid4().hex[:8]}"
+    instancetype = {
+        "apiVersion": "instancetype.kubevirt.io/v1beta1",
+        "kind": "VirtualMachineInstancetype",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"cpu": {"guest": 3}, "memory": {"guest": "3Gi"}},
+    }
+    manifest = vm_manifest(name, namespace)
+    domain = manifest["spec"]["template"]["spec"]["domain"]
+    del domain["memory"], domain["resources"]
+    manifest["spec"]["instancetype"] = {"kind": "VirtualMachineInstancetype", "name": name}
+    cluster_vm = vm_manifest(f"{name}-c", namespace)
+    domain = cluster_vm["spec"]["template"]["spec"]["domain"]
+    del domain["memory"], domain["resources"]
+    cluster_name = connection.request("GET", CLUSTER_INSTANCETYPES.path()).json()["items"][0]
+    cluster_spec = cluster_name["spec"]
+    cluster_vm["spec"]["instancetype"] = {"name": cluster_name["metadata"]["name"]}
+    app = kvtui_app(connection, namespace=namespace)
+    try:
+        connection.request("POST", INSTANCETYPES.path(namespace), body=instancetype)
+        async with app.run_test(size=SIZE) as pilot:
+            table = await wait_for(pilot, lambda: app.screen.query(ResourceTable) and table_of(app))
+            connection.request("POST", VMS.path(namespace), body=manifest)
+            connection.request("POST", VMS.path(namespace), body=cluster_vm)
+
+            def sizes(vm: str) -> tuple[str, str] | None:
+                row = row_by_name(table, vm)
+                return (row["VCPU"], row["MEM"]) if row else None
+
+            await wait_for(pilot, lambda: sizes(name) == ("3", "3Gi"), what="instancetype's")
+            cluster = (str(cluster_spec["cpu"]["guest"]), cluster_spec["memory"]["guest"])
+            await wait_for(pilot, lambda: sizes(f"{name}-c") == cluster, what="cluster kind's")
+            connection.request(
+                "PATCH",
+                INSTANCETYPES.path(namespace, name),
+                body={"spec": {"memory": {"guest": "5Gi"}}},
+                content_type="application/merge-patch+json",
+            )
+            await wait_for(pilot, lambda: sizes(name) == ("3", "5Gi"), what="the new memory")
+            assert not app.screen.query_one("#vm-banner").display
+            # Gone: the name is all there is to show.
+            connection.request("DELETE", INSTANCETYPES.path(namespace, name))
+            await wait_for(pilot, lambda: sizes(name) == (name, name), what="the name again")
+    finally:
+        for path in (
+            VMS.path(namespace, name),
+            VMS.path(namespace, f"{name}-c"),
+            INSTANCETYPES.path(namespace, name),
+        ):
+            try:
+                connection.request("DELETE", path)
+            except Exception:  # noqa: BLE001 - already gone
+                pass
+        connection.close()
+
+
 async def test_demo_readonly_badge_and_viewer_context(
     kubeconfig: Path, screen_text, wait_for
 ) -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
 from tui.kubevirt.vm import (
     human_duration,
     humanize_age,
+    instancetype_ref,
     parse_timestamp,
     status_category,
     vm_row,
@@ -119,6 +121,37 @@ def test_instancetype_vm_shows_instancetype_until_instance_expands_it() -> None:
     }
     row = vm_row(make_vm(spec=spec), vmi, now=NOW)
     assert (row.vcpu, row.memory) == ("2", "4Gi")
+
+
+def test_instancetype_object_gives_the_stopped_vm_its_vcpus_and_memory() -> None:
+    spec = {"runStrategy": "Halted", "instancetype": {"name": "u1.medium"}}
+    instancetype = {"spec": {"cpu": {"guest": 1}, "memory": {"guest": "4Gi"}}}
+    row = vm_row(make_vm(spec=spec), None, now=NOW, instancetype=instancetype)
+    assert (row.vcpu, row.memory) == ("1", "4Gi")
+    # A running VMI's expanded spec still wins (the instancetype may have changed since).
+    vmi = {**VMI, "spec": {"domain": {"cpu": {"sockets": 2}, "memory": {"guest": "2Gi"}}}}
+    row = vm_row(make_vm(spec=spec), vmi, now=NOW, instancetype=instancetype)
+    assert (row.vcpu, row.memory) == ("2", "2Gi")
+    # An instancetype object without the figures (untrusted shape): the name again.
+    row = vm_row(make_vm(spec=spec), None, now=NOW, instancetype={"spec": "junk"})
+    assert (row.vcpu, row.memory) == ("u1.medium", "u1.medium")
+
+
+@pytest.mark.parametrize(
+    ("ref", "expected"),
+    [
+        ({"name": "u1.small"}, (False, "u1.small")),
+        ({"kind": "VirtualMachineClusterInstancetype", "name": "a"}, (False, "a")),
+        ({"kind": "virtualmachineclusterinstancetypes", "name": "a"}, (False, "a")),
+        ({"kind": "VirtualMachineInstancetype", "name": "b"}, (True, "b")),
+        ({"kind": "VIRTUALMACHINEINSTANCETYPES", "name": "b"}, (True, "b")),
+        ({"kind": "Pod", "name": "c"}, None),  # KubeVirt refuses unknown kinds
+        ({"kind": "VirtualMachineInstancetype"}, None),
+        ("junk", None),
+    ],
+)
+def test_instancetype_ref_reads_kind_as_kubevirt_does(ref: Any, expected: Any) -> None:
+    assert instancetype_ref({"instancetype": ref}) == expected
 
 
 def test_cpu_defaults_and_resource_requests() -> None:

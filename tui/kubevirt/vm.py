@@ -82,10 +82,15 @@ class VmRow:
 
 
 def vm_row(
-    vm: dict[str, Any], vmi: dict[str, Any] | None = None, now: datetime | None = None
+    vm: dict[str, Any],
+    vmi: dict[str, Any] | None = None,
+    now: datetime | None = None,
+    instancetype: dict[str, Any] | None = None,
 ) -> VmRow:
     """Build the list row of `vm`, completed by its running instance `vmi` when there is one.
 
+    `instancetype` is the object `instancetype_ref` names, when the caller has it: a VM
+    without a VMI then shows its vCPUs and memory instead of the instancetype's name.
     `now` is injectable so ages are testable; it defaults to the current UTC time.
     """
     meta = _dict(vm.get("metadata"))
@@ -105,10 +110,35 @@ def vm_row(
         age=humanize_age(created, now),
         created=created,
         run_strategy=run_strategy(spec),
-        vcpu=vcpu_text(spec, vmi),
-        memory=memory_text(spec, vmi),
+        vcpu=vcpu_text(spec, vmi, instancetype),
+        memory=memory_text(spec, vmi, instancetype),
         restart_required=condition_status(status, "RestartRequired") == "True",
     )
+
+
+# `spec.instancetype.kind` as KubeVirt reads it (pkg/instancetype/find/spec.go): any case,
+# singular or plural; empty means the cluster-wide kind.
+_NAMESPACED_INSTANCETYPE = ("virtualmachineinstancetype", "virtualmachineinstancetypes")
+_CLUSTER_INSTANCETYPE = (
+    "",
+    "virtualmachineclusterinstancetype",
+    "virtualmachineclusterinstancetypes",
+)
+
+
+def instancetype_ref(spec: dict[str, Any]) -> tuple[bool, str] | None:
+    """(namespaced?, name) of the instancetype a VM spec names; None without one (or with a
+    kind KubeVirt would refuse)."""
+    ref = _dict(_dict(spec).get("instancetype"))
+    name = _str(ref.get("name"))
+    kind = _str(ref.get("kind")).lower()
+    if not name:
+        return None
+    if kind in _NAMESPACED_INSTANCETYPE:
+        return True, name
+    if kind in _CLUSTER_INSTANCETYPE:
+        return False, name
+    return None
 
 
 def status_category(status: str) -> StatusCategory:
@@ -150,17 +180,23 @@ def run_strategy(spec: dict[str, Any]) -> str:
     return ""
 
 
-def vcpu_text(spec: dict[str, Any], vmi: dict[str, Any] | None = None) -> str:
-    """vCPUs as sockets*cores*threads; the instancetype's name when it decides and no VMI says.
+def vcpu_text(
+    spec: dict[str, Any],
+    vmi: dict[str, Any] | None = None,
+    instancetype: dict[str, Any] | None = None,
+) -> str:
+    """vCPUs as sockets*cores*threads, or the instancetype's guest vCPUs when it decides.
 
-    A running VMI carries the expanded spec (instancetype applied), so it wins.
+    A running VMI carries the expanded spec (instancetype applied), so it wins. When the
+    instancetype decides and its object is not at hand (not readable, not found), its name.
     """
     vmi_domain = _dict(_dict(_dict(vmi).get("spec")).get("domain"))
     if vmi_domain.get("cpu"):
         return str(_cpu_count(_dict(vmi_domain.get("cpu"))))
-    instancetype = _dict(spec.get("instancetype"))
-    if instancetype.get("name"):
-        return _str(instancetype.get("name"))
+    named = _dict(spec.get("instancetype"))
+    if named.get("name"):
+        guest = _dict(_dict(_dict(instancetype).get("spec")).get("cpu")).get("guest")
+        return _str(guest) if guest else _str(named.get("name"))
     domain = _template_domain(spec)
     if domain.get("cpu"):
         return str(_cpu_count(_dict(domain.get("cpu"))))
@@ -173,8 +209,13 @@ def vcpu_text(spec: dict[str, Any], vmi: dict[str, Any] | None = None) -> str:
     return "1"
 
 
-def memory_text(spec: dict[str, Any], vmi: dict[str, Any] | None = None) -> str:
-    """Guest memory as written in the manifest (e.g. "2Gi"), or the instancetype's name."""
+def memory_text(
+    spec: dict[str, Any],
+    vmi: dict[str, Any] | None = None,
+    instancetype: dict[str, Any] | None = None,
+) -> str:
+    """Guest memory as written in the manifest (e.g. "2Gi"), the instancetype's when it
+    decides, or the instancetype's name when its object is not at hand."""
     for domain in (_dict(_dict(_dict(vmi).get("spec")).get("domain")), _template_domain(spec)):
         guest = _dict(domain.get("memory")).get("guest")
         if guest:
@@ -182,8 +223,10 @@ def memory_text(spec: dict[str, Any], vmi: dict[str, Any] | None = None) -> str:
         request = _dict(_dict(domain.get("resources")).get("requests")).get("memory")
         if request:
             return _str(request)
-    instancetype = _dict(spec.get("instancetype"))
-    return _str(instancetype.get("name"))
+    guest = _dict(_dict(_dict(instancetype).get("spec")).get("memory")).get("guest")
+    if guest:
+        return _str(guest)
+    return _str(_dict(spec.get("instancetype")).get("name"))
 
 
 def parse_timestamp(value: Any) -> datetime | None:
