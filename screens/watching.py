@@ -96,18 +96,19 @@ class Watching:
             for key, state in self._states.items()
             if state in (InformerState.DISCONNECTED, InformerState.ERROR)
         ]
-        if not trouble:
-            banner.update("")
-            banner.display = False
-            return
-        key, state = trouble[0]
-        if state == InformerState.DISCONNECTED:
+        text = ""
+        if trouble:
+            key, state = trouble[0]
             text = DISCONNECTED_TEXT
-        else:
-            text = f"Cannot watch {describe(key)}."
-        if self._errors.get(key):
-            text += f" ({self._errors[key]})"
-        banner.set_class(state == InformerState.ERROR, "-error")
+            if state != InformerState.DISCONNECTED:
+                text = f"Cannot watch {describe(key)}."
+            if self._errors.get(key):
+                text += f" ({self._errors[key]})"
+        shown = (text, bool(trouble) and trouble[0][1] == InformerState.ERROR)
+        if getattr(banner, "_watch_banner_shown", None) == shown:
+            return  # as it is: an update would lay out the screen again (every batch)
+        banner._watch_banner_shown = shown  # type: ignore[attr-defined]
+        banner.set_class(shown[1], "-error")
         # Error texts can quote the server: plain Text, with controls made visible.
         banner.update(Text(plain(text), no_wrap=True, overflow="ellipsis"))
-        banner.display = True
+        banner.display = bool(text)
