@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     from tui.app import KvtuiApp
 
 COMMAND_HISTORY_SIZE = 50
+# Seconds after start before completion data is fetched (see Navigator.start).
+START_FETCH_DELAY = 1.5
 
 
 class Navigator:
@@ -72,7 +74,9 @@ class Navigator:
         """Show the first view: the VM list in the namespace the user started with."""
         self.favourites.use(self.namespace)
         self.go(Location("vm", self.namespace), replace_top=False)
-        self.refresh_namespaces()
+        # Completion data (namespaces, whole templates) once the first list is in: asked
+        # at once, it competes with it for the server and the interpreter. `:` asks too.
+        self.app.set_timer(START_FETCH_DELAY, self.refresh_namespaces, name="completion data")
 
     def screen_for(self, location: Location) -> Screen:
         """A fresh screen showing `location` on the current connection."""

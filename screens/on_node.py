@@ -25,13 +25,15 @@ from tui.kubevirt.untrusted import as_dict, as_str
 from tui.node.links import LocalDomain, NodeLinks
 
 _APP_ATTRIBUTE = "_kvtui_node_links"
+# The first scan of /proc waits this long: the first lists come first.
+FIRST_SCAN_DELAY = 1.0
 
 
 def links_for(app: Any) -> NodeLinks:
     """The app's NodeLinks (made on first use: the real /proc, libvirt's launcher URIs)."""
     links = getattr(app, _APP_ATTRIBUTE, None)
     if links is None:
-        links = NodeLinks()
+        links = NodeLinks(first_delay=FIRST_SCAN_DELAY)
         if getattr(getattr(app, "settings", None), "demo", False) and not links.reason:
             links.reason = "the demo cluster's VMs run on no machine"
         setattr(app, _APP_ATTRIBUTE, links)

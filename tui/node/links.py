@@ -182,7 +182,10 @@ class NodeLinks:
         rescan_every: float = RESCAN_SECONDS,
         hint_gap: float = HINT_GAP_SECONDS,
         euid: int | None = None,
+        first_delay: float = 0.0,
     ) -> None:
+        """`first_delay`: seconds before the first scan (kvtui's start-up has the
+        interpreter busy with the first lists; a hint or rescan() cuts it short)."""
         from tui.node.cluster import this_node
 
         self.proc_root = proc_root
@@ -190,6 +193,7 @@ class NodeLinks:
         self.node_name = node_name if node_name is not None else this_node()
         self.rescan_every = rescan_every
         self.hint_gap = hint_gap
+        self.first_delay = first_delay
         self.reason = unavailable_reason(proc_root, euid)
         self.last: Scan | None = None
         self.scans = 0
@@ -270,6 +274,8 @@ class NodeLinks:
             return False
 
     def _run(self) -> None:
+        if self.first_delay > 0 and self._wake.wait(self.first_delay):
+            self._wake.clear()
         while self._listening():
             self._requested = self._forced = False
             try:
