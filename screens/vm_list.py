@@ -11,7 +11,6 @@ the same name is a new row, and so updates touch only the cells that changed.
 
 from __future__ import annotations
 
-import gc
 import heapq
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
@@ -31,6 +30,7 @@ from screens.on_node import ShowOnNodeMixin
 from screens.watching import InformerFactory, Watching
 from tui.cluster.informer import Informer, InformerEvent, InformerState
 from tui.cluster.kinds import CLUSTER_INSTANCETYPES, INSTANCETYPES, VMIS, VMS
+from tui.collector import Collector
 from tui.kubevirt.filters import RowFilter, is_fault, parse_filter, sort_key
 from tui.kubevirt.vm import VmRow, humanize_age, instancetype_ref, vm_row
 from widgets.footer import Footer
@@ -112,20 +112,6 @@ class InformerBatch(Message):
 INSTANCETYPE_KINDS = {kind.key: kind for kind in (INSTANCETYPES, CLUSTER_INSTANCETYPES)}
 
 
-def _freeze_long_lived() -> None:
-    """Keep a complete list out of the cyclic garbage collector's full passes.
-
-    10,000 VM manifests are ~1M objects; with them in the oldest generation every full
-    pass walks them all (~400 ms, measured), and a burst of changes triggers one every few
-    thousand changes: the UI stalls. Parsed JSON holds no reference cycles (reference
-    counting frees it), so the objects alive now are moved out of the collector's sight.
-    A young-generation pass first, so little cyclic garbage goes with them; the screen
-    unfreezes everything when it goes, so nothing it held stays out of reach for good.
-    """
-    gc.collect(1)
-    gc.freeze()
-
-
 def _resource_version(obj: dict[str, Any] | None) -> str:
     return str(((obj or {}).get("metadata") or {}).get("resourceVersion") or "")
 
@@ -160,6 +146,7 @@ class VmListScreen(ShowOnNodeMixin, LifecycleMixin, Watching, Screen):
 
     CSS_PATH = "vm_list.tcss"
     AGE_REFRESH_SECONDS = 1.0
+    COLLECT_CHECK_SECONDS = 30.0  # how often a held full garbage collection may run
     # Rows off screen whose AGE is re-derived per tick at most: a tick stays a few ms at
     # 10,000 VMs all younger than 10 minutes (all change every second).
     AGE_REFRESH_BUDGET = 300
@@ -181,6 +168,7 @@ class VmListScreen(ShowOnNodeMixin, LifecycleMixin, Watching, Screen):
         self._init_watching(informer_factory)
         self._vms: dict[ObjectKey, dict[str, Any]] = {}
         self._vmis: dict[ObjectKey, dict[str, Any]] = {}
+        self._collector = Collector()
         # Instancetypes, read only once a VM without a VMI names one (its vCPU and MEM
         # columns come from there): (namespaced?, namespace or "", name) -> object.
         self._instancetypes: dict[tuple[bool, str, str], dict[str, Any]] = {}
@@ -246,12 +234,13 @@ class VmListScreen(ShowOnNodeMixin, LifecycleMixin, Watching, Screen):
         for key, kind in (("vms", VMS), ("vmis", VMIS)):
             self._start_informer(key, kind)
         self.set_interval(self.AGE_REFRESH_SECONDS, self._refresh_ages, name="vm ages")
+        self.set_interval(
+            self.COLLECT_CHECK_SECONDS, self._collector.collect_when_idle, name="vm gc"
+        )
 
     def on_unmount(self) -> None:
         self.stop_informers()
-        # What was frozen (see _freeze_long_lived) may now be garbage in cycles: hand it
-        # back to the collector.
-        gc.unfreeze()
+        self._collector.release()
 
     # ---- applying events (UI thread) ------------------------------------------------
 
@@ -277,8 +266,12 @@ class VmListScreen(ShowOnNodeMixin, LifecycleMixin, Watching, Screen):
             self._apply(touched)
             self._update_title()
             self._update_banner()
+        self._collector.activity()
         if any(event.type == "SYNCED" for event in message.events):
-            _freeze_long_lived()
+            # A complete list: out of the collector's sight, and its full passes wait
+            # for a quiet moment (tui/collector.py).
+            self._collector.freeze()
+            self._collector.hold_full_passes()
 
     def _on_instancetypes(self, message: InformerBatch) -> None:
         namespaced = message.kind == INSTANCETYPES.key

@@ -163,12 +163,13 @@ async def test_filters_stay_right_as_rows_change_and_go(scripted: None, wait_for
         assert table.row_count == 19  # 20, less vm-5 and vm-1, plus vm-x
 
 
-async def test_a_complete_list_is_frozen_and_thawed_when_the_screen_goes(
+async def test_a_complete_list_is_frozen_and_full_passes_held_until_the_screen_goes(
     scripted: None, wait_for
 ) -> None:
     import gc
 
     gc.unfreeze()
+    thresholds = gc.get_threshold()
     app = ScreenApp()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
@@ -176,7 +177,11 @@ async def test_a_complete_list_is_frozen_and_thawed_when_the_screen_goes(
         informer_for("virtualmachines").send(ev("ADDED", vm("a")), ev("SYNCED"))
         table = table_of(app)
         await wait_for(pilot, lambda: table.row_count == 1)
-        # The list is in: what is alive now is out of the full collections' way.
+        # The list is in: what is alive now is out of the full collections' way, and
+        # full passes wait for a quiet moment (young passes as before).
         assert gc.get_freeze_count() > 0
-    # The screen went: everything is back in the collector's sight.
+        assert gc.get_threshold()[:2] == thresholds[:2]
+        assert gc.get_threshold()[2] > 10**6
+    # The screen went: everything is back in the collector's sight, on Python's policy.
     assert gc.get_freeze_count() == 0
+    assert gc.get_threshold() == thresholds
