@@ -17,7 +17,7 @@ import logging
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -339,10 +339,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     return start(settings)
 
 
-def start(
-    settings: Settings, console: ConsoleTarget | None = None, create: CreateTarget | None = None
-) -> int:
-    """Log, connect (starting the demo if asked) and run the UI; the exit status."""
+class _NoLogFile(Exception):
+    """The log file cannot be written (already said on stderr)."""
+
+
+@contextlib.contextmanager
+def _logged(settings: Settings) -> Iterator[None]:
+    """Logging for one run of a UI: opened (or one stderr line and _NoLogFile), closed at
+    the end, and with --debug the file named on stderr."""
     try:
         log_path = configure_logging(settings)
     except OSError as exc:
@@ -350,38 +354,55 @@ def start(
             f"{PROG}: cannot write the log file {settings.log_file}: {exc.strerror}",
             file=sys.stderr,
         )
-        return 1
-    log.info("kvtui %s starting: %s", __version__, settings)
+        raise _NoLogFile from exc
     try:
-        with contextlib.ExitStack() as stack:
-            connection: Connection | None = None
-            try:
-                if settings.demo:
-                    settings = _start_demo(stack, settings)
-                connection = connect(settings)
-                stack.callback(connection.close)
-                settings = resolve_scope(settings, connection)
-                kubevirt_version = connection.kubevirt_version()
-            except Exception as exc:  # noqa: BLE001 - any failure here is one line, no traceback
-                connection = connection or getattr(exc, "kvtui_connection", None)
-                log.error("cannot start", exc_info=True)
-                print(describe_failure(exc, connection, demo=settings.demo), file=sys.stderr)
-                return 1
-            except KeyboardInterrupt:
-                return 130
-            if create is not None:
-                return run_tui(settings, connection, kubevirt_version, create=create)
-            if console is None:
-                return run_tui(settings, connection, kubevirt_version)
-            if not console.namespace:
-                console = replace(console, namespace=connection.namespace)
-            return run_tui(settings, connection, kubevirt_version, console=console)
+        yield
     finally:
         if log_path is not None:
             log.info("kvtui exits")
             _close_logging()
             if settings.debug:
                 print(f"{PROG}: debug log written to {log_path}", file=sys.stderr)
+
+
+def start(
+    settings: Settings, console: ConsoleTarget | None = None, create: CreateTarget | None = None
+) -> int:
+    """Log, connect (starting the demo if asked) and run the UI; the exit status."""
+    try:
+        with _logged(settings):
+            log.info("kvtui %s starting: %s", __version__, settings)
+            return _connect_and_run(settings, console, create)
+    except _NoLogFile:
+        return 1
+
+
+def _connect_and_run(
+    settings: Settings, console: ConsoleTarget | None, create: CreateTarget | None
+) -> int:
+    with contextlib.ExitStack() as stack:
+        connection: Connection | None = None
+        try:
+            if settings.demo:
+                settings = _start_demo(stack, settings)
+            connection = connect(settings)
+            stack.callback(connection.close)
+            settings = resolve_scope(settings, connection)
+            kubevirt_version = connection.kubevirt_version()
+        except Exception as exc:  # noqa: BLE001 - any failure here is one line, no traceback
+            connection = connection or getattr(exc, "kvtui_connection", None)
+            log.error("cannot start", exc_info=True)
+            print(describe_failure(exc, connection, demo=settings.demo), file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            return 130
+        if create is not None:
+            return run_tui(settings, connection, kubevirt_version, create=create)
+        if console is None:
+            return run_tui(settings, connection, kubevirt_version)
+        if not console.namespace:
+            console = replace(console, namespace=connection.namespace)
+        return run_tui(settings, connection, kubevirt_version, console=console)
 
 
 # ---- kvtui console NAMESPACE/VM ---------------------------------------------------------
@@ -681,13 +702,13 @@ def node_command(argv: list[str]) -> int:
         debug=args.debug, log_file=args.log_file or (default_log_file() if args.debug else None)
     )
     try:
-        log_path = configure_logging(settings)
-    except OSError as exc:
-        print(
-            f"{PROG}: cannot write the log file {settings.log_file}: {exc.strerror}",
-            file=sys.stderr,
-        )
+        with _logged(settings):
+            return _run_node_app(args)
+    except _NoLogFile:
         return 1
+
+
+def _run_node_app(args: argparse.Namespace) -> int:
     connection = None
     if args.kubeconfig or args.context:
         # The kubeconfig must be readable now; the cluster itself may be unreachable for a
@@ -714,8 +735,6 @@ def node_command(argv: list[str]) -> int:
     finally:
         if connection is not None:
             connection.close()
-        if log_path is not None:
-            _close_logging()
     return int(app.return_code or 0)
 
 

@@ -122,21 +122,21 @@ def _read_until(fd: int, needles: list[bytes], timeout: float = 30) -> bytes:
     pytest.fail(f"never saw {needles!r}; got {seen[-2000:]!r}")
 
 
-def test_kvtui_node_test_default_in_a_pty() -> None:
-    """`kvtui node --uri test:///default` at 80x24: the domain shows, q quits with status 0."""
-    skip_unless(libvirt_installed(), "libvirt-python is not installed")
+def _node_in_a_pty(*args: str) -> tuple[int | None, bytes]:
+    """`kvtui node ARGS` at 80x24 until its domain list shows, then q: (exit status, output)."""
     pid, fd = pty.fork()
     if pid == 0:  # the child: kvtui in the pty
         os.environ.update(_env(TERM="xterm-256color", COLUMNS="80", LINES="24"))
         os.chdir(ROOT)
-        os.execv(sys.executable, [sys.executable, "-m", "tui", "node", "--uri", "test:///default"])
+        os.execv(sys.executable, [sys.executable, "-m", "tui", "node", *args])
+    output = b""
     try:
         import fcntl
         import struct
         import termios
 
         fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-        _read_until(fd, [b"kvtui node", b"running", b"Domains"])
+        output = _read_until(fd, [b"kvtui node", b"running", b"Domains"])
         os.write(fd, b"q")
         deadline = time.monotonic() + 15
         status = None
@@ -146,10 +146,19 @@ def test_kvtui_node_test_default_in_a_pty() -> None:
                 break
             try:
                 if select.select([fd], [], [], 0.2)[0]:
-                    os.read(fd, 65536)
+                    output += os.read(fd, 65536)
             except OSError:
                 pass
-        assert status is not None and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+        try:  # what the process wrote as it exited
+            while select.select([fd], [], [], 0.2)[0]:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    break
+                output += chunk
+        except OSError:
+            pass
+        code = os.WEXITSTATUS(status) if status is not None and os.WIFEXITED(status) else None
+        return code, output
     finally:
         try:
             os.kill(pid, 9)
@@ -157,6 +166,35 @@ def test_kvtui_node_test_default_in_a_pty() -> None:
         except (ProcessLookupError, ChildProcessError):
             pass
         os.close(fd)
+
+
+def test_kvtui_node_test_default_in_a_pty() -> None:
+    """`kvtui node --uri test:///default` at 80x24: the domain shows, q quits with status 0."""
+    skip_unless(libvirt_installed(), "libvirt-python is not installed")
+    status, _ = _node_in_a_pty("--uri", "test:///default")
+    assert status == 0
+
+
+def test_debug_names_its_log_file_on_exit(tmp_path: Path) -> None:
+    """As `kvtui --debug`: the log is written, and where it went is said on the way out."""
+    skip_unless(libvirt_installed(), "libvirt-python is not installed")
+    log_file = tmp_path / "node.log"
+    status, output = _node_in_a_pty(
+        "--uri", "test:///default", "--debug", "--log-file", str(log_file)
+    )
+    assert status == 0
+    assert f"debug log written to {log_file}".encode() in output
+    assert "kvtui exits" in log_file.read_text()
+
+
+def test_unwritable_log_file_is_one_line(tmp_path: Path) -> None:
+    skip_unless(libvirt_installed(), "libvirt-python is not installed")
+    (tmp_path / "a-file").write_text("")
+    log_file = tmp_path / "a-file" / "node.log"  # under a file: even root cannot
+    result = run("node", "--uri", "test:///default", "--log-file", str(log_file))
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"cannot write the log file {log_file}" in lines[0]
 
 
 def test_unreadable_kubeconfig_is_one_line(tmp_path: Path) -> None:
