@@ -4,7 +4,8 @@
 temporary directory (as nobody when the tests run as root: a root libvirtd would want the
 system's qemu setup), and copies the fixture XML there, so the daemon's test driver serves it
 at `test+unix://<copy>?socket=<socket>`. `kill()` is a daemon dying under kvtui; `start()`
-brings it back. Needs the `libvirtd` binary (libvirt-daemon) and, as root, `setpriv`.
+brings it back. Needs the `libvirtd` binary (libvirt-daemon) and, as root, `setpriv`. Start
+it from the test's own thread: the daemon gets SIGKILL when the thread that started it ends.
 """
 
 from __future__ import annotations
@@ -42,11 +43,13 @@ class SessionDaemon:
         (base / "config" / "libvirt" / "libvirtd.conf").write_text(
             f'log_outputs = "3:file:{base}/libvirtd.log"\n'
         )
-        prefix: list[str] = []
+        # The daemon dies with the test run, however that ends (a killed pytest left one
+        # running as nobody): setpriv sets the parent-death signal after changing users.
+        prefix = ["setpriv", "--pdeathsig", "KILL"] if shutil.which("setpriv") else []
         if os.geteuid() == 0:
             for path in [base, *base.rglob("*")]:
                 os.chown(path, 65534, 65534)
-            prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+            prefix += ["--reuid=65534", "--regid=65534", "--clear-groups"]
         env = {
             "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
             "HOME": str(base / "home"),
