@@ -11,6 +11,7 @@ from collections.abc import Callable
 from functools import partial
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -25,6 +26,10 @@ from widgets.resource_table import plain
 Completer = Callable[[str], list[str]]
 
 
+# Marks a key the line has handled (or passed on): the screen sends it no second time.
+SEEN_BY_LINE = "_kvtui_seen_by_line"
+
+
 class CommandInput(Input):
     """The input line; tab and up/down are ours, not focus moves or cursor jumps."""
 
@@ -33,6 +38,10 @@ class CommandInput(Input):
         Binding("up", "history(-1)", "Previous", show=False),
         Binding("down", "history(1)", "Next", show=False),
     ]
+
+    async def _on_key(self, event: events.Key) -> None:
+        setattr(event, SEEN_BY_LINE, True)
+        await super()._on_key(event)
 
     def action_complete(self) -> None:
         screen = self.screen
@@ -99,7 +108,15 @@ class CommandLineScreen(ModalScreen[str | None]):
 
     def on_mount(self) -> None:
         self.query_one("#command-candidates", Static).display = False
-        self.query_one(CommandInput).focus()
+        self.set_focus(self.query_one(CommandInput))
+
+    def on_key(self, event: events.Key) -> None:
+        """Keys typed with the `:` (one terminal read: fast typing, a paste, slow SSH) come
+        to this screen before its line had the focus: they are the line's, in order."""
+        if not getattr(event, SEEN_BY_LINE, False):
+            event.stop()
+            event.prevent_default()
+            self.input._forward_event(events.Key(event.key, event.character))  # noqa: SLF001
 
     @property
     def input(self) -> CommandInput:

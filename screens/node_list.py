@@ -443,7 +443,7 @@ class NodeListScreen(Screen):
     def action_open_filter(self) -> None:
         field = self.query_one(FilterInput)
         field.display = True
-        field.focus()
+        self.set_focus(field)  # now: the keys typed right after `/` are the filter's
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "clear_filter":

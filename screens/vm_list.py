@@ -409,7 +409,7 @@ class VmListScreen(ShowOnNodeMixin, LifecycleMixin, Watching, Screen):
         """`/`: the filter line at the bottom; the list filters as you type."""
         field = self.query_one(FilterInput)
         field.display = True
-        field.focus()
+        self.set_focus(field)  # now: the keys typed right after `/` are the filter's
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "new_vm":

@@ -11,6 +11,13 @@ These subclasses run the widget's own (non-priority) bindings inline in their ke
 with the same action resolution the app would use, so every key applies in order. Bindings of
 ancestors (screen keys) still bubble as before: only the widget's own editing keys move.
 Use them everywhere kvtui takes typed text.
+
+The same burst has a second trap on the lists: the app hands every key of the read to the
+widget focused when it reads them, and `/` opens the filter only when it has bubbled up to
+the app, after the list has taken the keys behind it. `/web` typed fast filtered nothing,
+and `/dbs` ran the list's `d`, `b` (soft reboot) and `s` (console). `keys_follow_focus` is
+for such a widget: it runs the bindings at once, in order, and passes on a key that comes
+after the focus has moved (the action must move it at once: `Screen.set_focus`).
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from textual.widget import Widget
 from textual.widgets import Input as _Input
 from textual.widgets import TextArea as _TextArea
 
-__all__ = ["Input", "TextArea", "run_own_bindings"]
+__all__ = ["Input", "TextArea", "keys_follow_focus", "run_own_bindings"]
 
 
 async def run_own_bindings(widget: Widget, event: events.Key) -> bool:
@@ -33,6 +40,29 @@ async def run_own_bindings(widget: Widget, event: events.Key) -> bool:
             event.stop()
             event.prevent_default()
             return True
+    return False
+
+
+async def keys_follow_focus(widget: Widget, event: events.Key) -> bool:
+    """For a widget that takes keys while focused; True (and the event stopped) when done.
+
+    A key that reaches `widget` after an earlier key of the same read moved the focus (or
+    the screen) is passed to where the focus is now, as the app would have sent it. Any
+    other key runs its binding (the focus chain's, as the app checks them when the key
+    bubbles up) here and now, so a binding that moves the focus does it before the next
+    key of the read is looked at.
+    """
+    app = widget.app
+    target = app.screen.focused or app.screen
+    if target is not widget:
+        event.stop()
+        event.prevent_default()
+        target._forward_event(events.Key(event.key, event.character))  # noqa: SLF001
+        return True
+    if await app._check_bindings(event.key):  # noqa: SLF001 - the app's own binding check
+        event.stop()
+        event.prevent_default()
+        return True
     return False
 
 

@@ -48,6 +48,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from widgets.inputs import keys_follow_focus
+
 # Unicode characters that reorder or break text (bidi overrides and isolates, line and
 # paragraph separators): harmless to the terminal but able to make a cell lie about its
 # content ("Trojan Source"), so they are shown as U+FFFD too.
@@ -917,6 +919,12 @@ class ResourceTable(ScrollView, can_focus=True):
             self.action_select()
         else:
             self._move_cursor(position)
+
+    async def _on_key(self, event: events.Key) -> None:
+        # Keys of one read in typing order, and after `/` into the filter (widgets/inputs.py).
+        if await keys_follow_focus(self, event):
+            return
+        await super()._on_key(event)
 
     # ---- drawing --------------------------------------------------------------------
 
