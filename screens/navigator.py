@@ -22,7 +22,7 @@ from textual.screen import Screen
 
 from screens.command_line import CommandLineScreen
 from screens.help import HelpScreen
-from screens.resource_list import ContextListScreen, ResourceListScreen
+from screens.resource_list import ContextListScreen, ResourceListScreen, VmiListScreen
 from screens.vm_list import VmListScreen
 from tui.cluster.kinds import NAMESPACES, TEMPLATES
 from tui.navigation import (
@@ -91,7 +91,8 @@ class Navigator:
             )
         view = view_named(location.view)
         namespace = location.namespace if view.namespaced else None
-        return ResourceListScreen(api_client, view, namespace, on_open=self._open)
+        screen_class = VmiListScreen if view.name == "vmi" else ResourceListScreen
+        return screen_class(api_client, view, namespace, on_open=self._open)
 
     def go(self, location: Location, *, record: bool = True, replace_top: bool = True) -> None:
         """Show `location`, replacing the view on top (or pushing it)."""

@@ -21,6 +21,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
 
+from screens.on_node import ShowOnNodeMixin
 from screens.watching import InformerFactory, Watching
 from tui.cluster import kinds as kind_table
 from tui.cluster.informer import Informer, InformerEvent
@@ -173,7 +174,9 @@ class ResourceListScreen(Watching, Screen):
             title = Text.assemble(
                 (f"{len(self._row_keys)} {self.view.title}", "bold"), f" in {scope}"
             )
-        self.query_one("#list-title", Static).update(title)
+        if title != getattr(self, "_title_shown", None):  # an update lays the screen out
+            self._title_shown = title
+            self.query_one("#list-title", Static).update(title)
 
     def _update_banner(self) -> None:
         self._show_watch_banner(
@@ -208,6 +211,27 @@ class ResourceListScreen(Watching, Screen):
     def on_data_table_row_selected(self, event: Any) -> None:
         event.stop()
         self.action_open()
+
+
+class VmiListScreen(ShowOnNodeMixin, ResourceListScreen):
+    """The VMI list, with `o` as on the VM list: the domain of the VMI under the cursor, when
+    a virt-launcher on this machine runs it (screens/on_node.py)."""
+
+    def on_node_vmi(self) -> dict[str, Any] | None:
+        return self.selected()
+
+    # The footer offers `o` only on a VMI found here: redraw it when that changes.
+    def on_resource_table_highlighted(self, _message: Any) -> None:
+        self._refresh_on_node_key()
+
+    def on_list_batch(self, _message: ListBatch) -> None:
+        self._refresh_on_node_key()
+
+    def _refresh_on_node_key(self) -> None:
+        live = self.local_domain() is not None
+        if live != getattr(self, "_on_node_shown", None):
+            self._on_node_shown = live
+            self.refresh_bindings()
 
 
 class ContextListScreen(Screen):

@@ -23,6 +23,7 @@ from test_lifecycle import NS, SIZE, create_vm, list_ready, make_app, move_curso
 from screens.help import HelpScreen
 from screens.on_node import use_links
 from screens.on_node_details import OnNodeDetailsScreen
+from screens.resource_list import VmiListScreen
 from screens.vm_details import VmDetailsScreen
 from screens.vm_list import VmListScreen
 from tui.cluster import kinds as K
@@ -31,6 +32,7 @@ from tui.cluster.errors import ClusterError
 from tui.node.discovery import Launcher
 from tui.node.links import NodeLinks
 from tui.node.model import SourceState
+from widgets.resource_table import ResourceTable
 
 try:
     import libvirt
@@ -188,6 +190,35 @@ async def test_on_node_opens_the_domain_and_only_for_the_vm_found_here(
         await wait_for(pilot, lambda: isinstance(app.screen, OnNodeDetailsScreen))
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, VmDetailsScreen))
+        # And the VMI list: `o` on the VMI found here, not on the other one.
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, VmListScreen))
+        app.navigator.run("vmi")
+        vmis = await wait_for(
+            pilot,
+            lambda: (
+                isinstance(app.screen, VmiListScreen)
+                and app.screen.query(ResourceTable)
+                and app.screen
+            ),
+        )
+        table = vmis.query_one(ResourceTable)
+        for wanted, offered in ((other, False), (name, True)):
+            await wait_for(
+                pilot,
+                lambda w=wanted: table.move_cursor_to_key(
+                    next((k for k in table.keys() if table.row_text(k)[0] == w), "")
+                ),
+                what=f"the cursor on {wanted}",
+            )
+            await wait_for(
+                pilot,
+                lambda o=offered: ("On node" in footer_keys(app)) == o,
+                what=f"o {'offered' if offered else 'absent'} on {wanted}",
+            )
+        await pilot.press("o")
+        await wait_for(pilot, lambda: isinstance(app.screen, OnNodeDetailsScreen))
+        await wait_for(pilot, lambda: f"{NS}/{name}" in screen_text(app), what="its domain")
 
 
 async def test_key_absent_when_this_machine_cannot_be_looked_at(
