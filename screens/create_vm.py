@@ -224,7 +224,9 @@ def load_choices(ops: Any, namespace: str, *, namespaces: bool = True) -> Cluste
     for obj in sorted(_items(ops, K.DATASOURCES, None, problems), key=lambda o: (_ns(o), _name(o))):
         value = f"{_ns(obj)}/{_name(obj)}"
         out.datasources.append((value, value))
-    for obj in sorted(_items(ops, K.NADS, None, problems), key=lambda o: (_ns(o), _name(o))):
+    # The VM's own namespace's networks first: "Add NIC" takes the first one.
+    nads = _items(ops, K.NADS, None, problems)
+    for obj in sorted(nads, key=lambda o: (_ns(o) != namespace, _ns(o), _name(o))):
         value = _name(obj) if _ns(obj) == namespace else f"{_ns(obj)}/{_name(obj)}"
         out.networks.append((f"{value} (bridge network)", value))
     if namespace:
@@ -1284,7 +1286,10 @@ class CreateVmScreen(Screen[None]):
         while f"nic{n}" in used:
             n += 1
         pod_taken = any(row.spec().network == "pod" for row in self._rows(NicRow))
-        network = self.choices.networks[0][1] if pod_taken and self.choices.networks else "pod"
+        # The pod network once, then a network of the VM's namespace (listed first) when
+        # there is one: a NAD elsewhere must be asked for.
+        local = [value for _label, value in self.choices.networks if "/" not in value]
+        network = local[0] if pod_taken and local else "pod"
         binding = "masquerade" if network == "pod" else "bridge"
         row = NicRow(NicSpec(f"nic{n}", network, binding), self.choices.networks)
         await self._w("#nics", Vertical).mount(row)

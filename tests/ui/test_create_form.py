@@ -229,6 +229,37 @@ def vm_status(details: Any) -> str:
     return str((vm.get("status") or {}).get("printableStatus") or "")
 
 
+async def test_added_nics_take_the_pod_network_then_one_of_the_vms_namespace(
+    connection: Connection, wait_for: Any
+) -> None:
+    """br-vlan100 in vm-dev and in vm-prod: a vm-prod VM gets vm-prod's (vm-dev sorts first
+    by name), and a namespace without one gets the pod network again."""
+    from screens.create_vm import NicRow
+
+    for namespace in ("vm-dev", "vm-prod"):
+        nad = {
+            "apiVersion": "k8s.cni.cncf.io/v1",
+            "kind": "NetworkAttachmentDefinition",
+            "metadata": {"name": "br-vlan100", "namespace": namespace},
+            "spec": {"config": '{"cniVersion": "0.3.1", "type": "bridge", "bridge": "br1"}'},
+        }
+        connection.request("POST", K.NADS.path(namespace), body=nad)
+    app = make_app(connection)
+    async with app.run_test(size=SIZE) as pilot:
+        for namespace, second in (("vm-prod", "br-vlan100"), (NS, "pod")):
+            screen = await open_form(pilot, app, wait_for, CreateVmScreen(namespace))
+            count = len(screen.query(NicRow))
+            screen.query_one("#add-nic").focus()
+            await pilot.press("enter")
+            await wait_for(pilot, lambda s=screen, n=count: len(s.query(NicRow)) > n)
+            networks = [row.spec().network for row in screen.query(NicRow)]
+            assert networks[0] == "pod" and networks[-1] == second, networks
+            offered = [value for _label, value in screen.choices.networks]
+            assert "vm-dev/br-vlan100" in offered  # still offered, only not the default
+            screen.dismiss(None)
+            await wait_for(pilot, lambda s=screen: app.screen is not s)
+
+
 async def test_pxe_vm_is_created_and_runs(
     connection: Connection, fresh_demo: Any, screen_text: Any, wait_for: Any
 ) -> None:
