@@ -160,7 +160,7 @@ class Footer(Widget, can_focus=False):
 
         def piece(item: FooterKey) -> Text:
             extra = Style() if item.enabled else _DIM
-            if item is self._hover:
+            if item == self._hover:  # equal, not the same: each drawing makes new ones
                 extra += hover_style
             if item.key is None:  # a group's label
                 return Text.assemble((f"{item.description} ", text_style), end="")
@@ -197,7 +197,7 @@ class Footer(Widget, can_focus=False):
 
     def on_mouse_move(self, event: events.MouseMove) -> None:
         item = self._key_at(event.x)
-        if item is not self._hover:
+        if item != self._hover:
             self._hover = item
             self.tooltip = item.tooltip if item is not None and item.tooltip else None
             self.refresh()

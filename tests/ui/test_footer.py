@@ -139,9 +139,11 @@ async def test_hover_names_the_key_in_a_tooltip() -> None:
     async with app.run_test(size=(120, 10)) as pilot:
         await pilot.pause()
         footer = app.screen.query_one(Footer)
+        plain_bg = footer.render().spans  # as drawn without a hover
         await pilot.hover(footer, offset=(last_line(app).index("→"), 0))
         await pilot.pause()
         assert footer.tooltip == "Right"
+        assert footer.render().spans != plain_bg, "the hovered key is highlighted"
         await pilot.hover(footer, offset=(100, 0))
         await pilot.pause()
         assert footer.tooltip is None
