@@ -29,9 +29,9 @@ from typing import Any
 from rich.markup import escape
 from textual import work
 from textual.binding import Binding
-from textual.screen import Screen
 
 from screens.dialogs import Confirmation, ConfirmDialog
+from screens.live_keys import LiveKeysMixin
 from tui.cluster import kinds as K
 from tui.cluster.errors import ClusterError
 from tui.cluster.operations import Operations
@@ -80,7 +80,7 @@ def _vm_label(state: VmState) -> str:
     return f"{state.namespace}/{state.name}"
 
 
-class LifecycleMixin(Screen):
+class LifecycleMixin(LiveKeysMixin):
     """Lifecycle bindings and their workers; subclasses provide `lifecycle_targets()`."""
 
     BINDINGS = [
@@ -156,13 +156,7 @@ class LifecycleMixin(Screen):
             markup=False,
         )
 
-    # Live keys depend on the cursor and on the VMs' state: redraw the footer when either
-    # moves the set of live keys. Only then: each refresh rebuilds the whole footer (~15
-    # widgets mounted and styled, tens of ms), and informer batches arrive 20 times a
-    # second while a cluster is busy.
-    def on_resource_table_highlighted(self, _message: Any) -> None:
-        self._refresh_live_keys()
-
+    # Live keys depend on the cursor (LiveKeysMixin) and on the VMs' state.
     def on_informer_batch(self, _message: Any) -> None:
         self._refresh_live_keys()
 
@@ -175,12 +169,6 @@ class LifecycleMixin(Screen):
             return (None,)
         states = [vm_state(vm, vmi) for vm, vmi in targets]
         return tuple(any(refusal(act, s) is None for s in states) for _, act, _ in LIFECYCLE_KEYS)
-
-    def _refresh_live_keys(self) -> None:
-        live = self._live_keys()
-        if live != getattr(self, "_live_keys_shown", None):
-            self._live_keys_shown = live
-            self.refresh_bindings()
 
     # ---- asking ---------------------------------------------------------------------
 

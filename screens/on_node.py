@@ -21,6 +21,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 
+from screens.live_keys import LiveKeysMixin
 from tui.kubevirt.untrusted import as_dict, as_str
 from tui.node.links import LocalDomain, NodeLinks
 
@@ -49,7 +50,7 @@ class NodeLinksChanged(Message):
     """A scan of this machine's launchers found a different set of domains."""
 
 
-class ShowOnNodeMixin(Screen):
+class ShowOnNodeMixin(LiveKeysMixin):
     """The `o` key; screens provide `on_node_vmi()`: the VMI the key is about, or None."""
 
     BINDINGS = [Binding("o", "show_on_node", "On node", tooltip="The domain on this machine")]
@@ -98,10 +99,7 @@ class ShowOnNodeMixin(Screen):
         return super().check_action(action, parameters)
 
     def _live_keys(self) -> tuple[bool | None, ...]:
-        # LifecycleMixin redraws the footer when this tuple changes (cursor, informer news).
-        base = getattr(super(), "_live_keys", None)
-        mine = self.local_domain() is not None
-        return (*base(), mine) if base is not None else (mine,)
+        return (*super()._live_keys(), self.local_domain() is not None)
 
     def on_mount(self) -> None:
         links = links_for(self.app)

@@ -77,6 +77,7 @@ class ResourceListScreen(Watching, Screen):
         self.kinds = [kind_table.by_key(key) for key in view.kinds]
         self._init_watching(informer_factory)
         self._on_open = on_open
+        self._title_shown: Text | None = None
         self._objects: dict[tuple[str, str, str], dict[str, Any]] = {}
         self._row_keys: dict[tuple[str, str, str], str] = {}
         self._by_row: dict[str, tuple[str, str, str]] = {}
@@ -174,7 +175,7 @@ class ResourceListScreen(Watching, Screen):
             title = Text.assemble(
                 (f"{len(self._row_keys)} {self.view.title}", "bold"), f" in {scope}"
             )
-        if title != getattr(self, "_title_shown", None):  # an update lays the screen out
+        if title != self._title_shown:  # an update lays the screen out
             self._title_shown = title
             self.query_one("#list-title", Static).update(title)
 
@@ -220,18 +221,9 @@ class VmiListScreen(ShowOnNodeMixin, ResourceListScreen):
     def on_node_vmi(self) -> dict[str, Any] | None:
         return self.selected()
 
-    # The footer offers `o` only on a VMI found here: redraw it when that changes.
-    def on_resource_table_highlighted(self, _message: Any) -> None:
-        self._refresh_on_node_key()
-
+    # The footer offers `o` only on a VMI found here (the cursor: LiveKeysMixin).
     def on_list_batch(self, _message: ListBatch) -> None:
-        self._refresh_on_node_key()
-
-    def _refresh_on_node_key(self) -> None:
-        live = self.local_domain() is not None
-        if live != getattr(self, "_on_node_shown", None):
-            self._on_node_shown = live
-            self.refresh_bindings()
+        self._refresh_live_keys()
 
 
 class ContextListScreen(Screen):

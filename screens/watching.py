@@ -39,6 +39,7 @@ class Watching:
         self._unsubscribe: list[Callable[[], None]] = []
         self._states: dict[str, InformerState] = {}
         self._errors: dict[str, str] = {}
+        self._banner_shown: tuple[str, bool] | None = None  # (text, error?) on screen now
 
     def _start_informer(
         self,
@@ -105,9 +106,9 @@ class Watching:
             if self._errors.get(key):
                 text += f" ({self._errors[key]})"
         shown = (text, bool(trouble) and trouble[0][1] == InformerState.ERROR)
-        if getattr(banner, "_watch_banner_shown", None) == shown:
+        if self._banner_shown == shown:
             return  # as it is: an update would lay out the screen again (every batch)
-        banner._watch_banner_shown = shown  # type: ignore[attr-defined]
+        self._banner_shown = shown
         banner.set_class(shown[1], "-error")
         # Error texts can quote the server: plain Text, with controls made visible.
         banner.update(Text(plain(text), no_wrap=True, overflow="ellipsis"))
